@@ -1,0 +1,124 @@
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+
+class BroadcastState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    LIVE = "live", "Live"
+    PAUSED = "paused", "Paused"
+    ENDED = "ended", "Ended"
+
+
+class Audience(models.TextChoices):
+    PUBLIC = "public", "Public (guests choose a display name)"
+    SIGNED_IN = "signed_in", "Signed-in users"
+    GROUP = "group", "Members of one group"
+
+
+class Broadcast(models.Model):
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    description = models.TextField(blank=True)
+    host = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="hosted_broadcasts"
+    )
+    co_hosts = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="co_hosted_broadcasts"
+    )
+    scheduled_start = models.DateTimeField(null=True, blank=True)
+    duration_minutes = models.PositiveIntegerField(
+        default=60,
+        validators=[MinValueValidator(5), MaxValueValidator(24 * 60)],
+        help_text="Planned length, used for calendar invitations.",
+    )
+
+    audience = models.CharField(max_length=16, choices=Audience.choices, default=Audience.PUBLIC)
+    audience_group = models.ForeignKey(
+        Group,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text="Required when the audience is the members of one group.",
+    )
+
+    cta_headline = models.CharField("call-to-action headline", max_length=200, blank=True)
+    cta_label = models.CharField("call-to-action button label", max_length=60, blank=True)
+    cta_url = models.URLField("call-to-action URL", blank=True)
+
+    lead_ask_phone = models.BooleanField("ask for a phone number", default=False)
+    lead_ask_company = models.BooleanField("ask for a company", default=False)
+    lead_consent_text = models.TextField(
+        blank=True,
+        default="I agree to be contacted about this event and related offers.",
+    )
+
+    stage_size = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(0), MaxValueValidator(12)],
+        help_text="How many speakers may join the host on stage.",
+    )
+
+    state = models.CharField(
+        max_length=16, choices=BroadcastState.choices, default=BroadcastState.DRAFT, editable=False
+    )
+    went_live_at = models.DateTimeField(null=True, blank=True, editable=False)
+    ended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-scheduled_start", "-created_at"]
+        permissions = [
+            ("moderate_broadcast", "Can run and moderate any broadcast"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(audience="group") | models.Q(audience_group__isnull=False),
+                name="broadcast_group_audience_has_group",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("broadcasts:landing", kwargs={"slug": self.slug})
+
+    def clean(self) -> None:
+        if self.audience == Audience.GROUP and self.audience_group_id is None:
+            raise ValidationError({"audience_group": "Pick the group whose members may watch."})
+        if self.audience != Audience.GROUP and self.audience_group_id is not None:
+            raise ValidationError(
+                {"audience_group": "Only a broadcast for the members of a group needs a group."}
+            )
+        if self.cta_label and not self.cta_url:
+            raise ValidationError({"cta_url": "The call-to-action button needs a URL."})
+        if self.cta_url and not self.cta_label:
+            raise ValidationError({"cta_label": "The call-to-action button needs a label."})
+
+    @property
+    def has_cta(self) -> bool:
+        return bool(self.cta_label and self.cta_url)
+
+
+class BroadcastTransition(models.Model):
+    """One recorded move of a broadcast's state machine: who, when, from, to."""
+
+    broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(max_length=16, choices=BroadcastState.choices)
+    to_state = models.CharField(max_length=16, choices=BroadcastState.choices)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_state} → {self.to_state}"

@@ -1,0 +1,132 @@
+"""Everything that changes a broadcast. Views, the admin, the live socket and tasks
+call these; none of them changes a broadcast's state any other way."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from participation.fanout import publish_on_commit
+
+from .errors import Conflict, Forbidden, InvalidInput
+from .models import Broadcast, BroadcastState, BroadcastTransition
+from .selectors import AnyUser, user_can_run
+
+S = BroadcastState
+
+# The lifecycle as a table: action -> {from state: to state}. Anything absent is refused.
+TRANSITIONS: dict[str, dict[str, str]] = {
+    "schedule": {S.DRAFT: S.SCHEDULED},
+    "start": {S.DRAFT: S.LIVE, S.SCHEDULED: S.LIVE},
+    "pause": {S.LIVE: S.PAUSED},
+    "resume": {S.PAUSED: S.LIVE},
+    "end": {S.LIVE: S.ENDED, S.PAUSED: S.ENDED},
+}
+
+ACTION_VERBS = {
+    "schedule": "schedule",
+    "start": "go live with",
+    "pause": "pause",
+    "resume": "resume",
+    "end": "end",
+}
+
+
+def allowed_actions(*, state: str) -> list[str]:
+    return [action for action, moves in TRANSITIONS.items() if state in moves]
+
+
+def broadcast_create(
+    *,
+    title: str,
+    slug: str,
+    host: AnyUser,
+    by: AnyUser | None = None,
+    scheduled_start: datetime | None = None,
+    **fields,
+) -> Broadcast:
+    """Create a broadcast; with a start time it is scheduled at once."""
+    with transaction.atomic():
+        broadcast = Broadcast(title=title, slug=slug, host=host, **fields)
+        broadcast.full_clean()
+        broadcast.save()
+        if scheduled_start is not None:
+            broadcast_schedule(broadcast=broadcast, scheduled_start=scheduled_start, by=by or host)
+    return broadcast
+
+
+def _transition(
+    *, broadcast: Broadcast, action: str, by: AnyUser | None, changes: dict | None = None
+) -> Broadcast:
+    if by is not None and not user_can_run(broadcast=broadcast, user=by):
+        raise Forbidden("Only the broadcast's hosts and moderators can do that.")
+    with transaction.atomic():
+        locked = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
+        from_state = locked.state
+        to_state = TRANSITIONS[action].get(from_state)
+        if to_state is None:
+            current = locked.get_state_display().lower()
+            raise Conflict(f"Cannot {ACTION_VERBS[action]} a broadcast that is {current}.")
+        now = timezone.now()
+        for name, value in (changes or {}).items():
+            setattr(locked, name, value)
+        locked.state = to_state
+        if to_state == S.LIVE and locked.went_live_at is None:
+            locked.went_live_at = now
+        if to_state == S.ENDED:
+            locked.ended_at = now
+        locked.save(
+            update_fields=["state", "went_live_at", "ended_at", "scheduled_start", "updated_at"]
+        )
+        BroadcastTransition.objects.create(
+            broadcast=locked,
+            from_state=from_state,
+            to_state=to_state,
+            by=by if by is not None and by.is_authenticated else None,
+        )
+        publish_on_commit(
+            locked.slug,
+            {"type": "broadcast.state", "state": to_state, "at": now},
+        )
+    for name in ("state", "went_live_at", "ended_at", "scheduled_start", "updated_at"):
+        setattr(broadcast, name, getattr(locked, name))
+    return broadcast
+
+
+def broadcast_schedule(
+    *, broadcast: Broadcast, by: AnyUser | None, scheduled_start: datetime | None = None
+) -> Broadcast:
+    """Announce a draft: it gets a start time and its landing page opens to the audience."""
+    start = scheduled_start or broadcast.scheduled_start
+    if start is None:
+        raise InvalidInput("Set a start time before scheduling the broadcast.")
+    return _transition(
+        broadcast=broadcast, action="schedule", by=by, changes={"scheduled_start": start}
+    )
+
+
+def broadcast_start(*, broadcast: Broadcast, by: AnyUser | None) -> Broadcast:
+    """Go live: viewers' pages switch to the live broadcast."""
+    return _transition(broadcast=broadcast, action="start", by=by)
+
+
+def broadcast_pause(*, broadcast: Broadcast, by: AnyUser | None) -> Broadcast:
+    """Hold the broadcast: viewers see the paused screen; the stage stays as it is."""
+    return _transition(broadcast=broadcast, action="pause", by=by)
+
+
+def broadcast_resume(*, broadcast: Broadcast, by: AnyUser | None) -> Broadcast:
+    return _transition(broadcast=broadcast, action="resume", by=by)
+
+
+def broadcast_end(*, broadcast: Broadcast, by: AnyUser | None) -> Broadcast:
+    """End for good: viewers see the end screen with the call-to-action."""
+    return _transition(broadcast=broadcast, action="end", by=by)
+
+
+ACTIONS = {
+    "start": broadcast_start,
+    "pause": broadcast_pause,
+    "resume": broadcast_resume,
+    "end": broadcast_end,
+}

@@ -1,0 +1,120 @@
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from participation import services as participation
+from participation.forms import GuestNameForm
+from participation.guests import guest_key_from_request, set_guest_cookie
+from participation.models import new_guest_key
+
+from .calendar import broadcast_ics
+from .errors import Forbidden, NotFound
+from .models import Audience, Broadcast, BroadcastState
+from .selectors import broadcast_for_audience, user_can_run, user_is_host
+
+
+def _visible_broadcast(request: HttpRequest, slug: str) -> Broadcast:
+    """Any broadcast but a draft is announced on its landing page; drafts only to its team."""
+    broadcast = Broadcast.objects.select_related("host").filter(slug=slug).first()
+    if broadcast is None or (
+        broadcast.state == BroadcastState.DRAFT
+        and not user_can_run(broadcast=broadcast, user=request.user)
+    ):
+        raise Http404("There is no such broadcast.")
+    return broadcast
+
+
+def landing(request: HttpRequest, slug: str) -> HttpResponse:
+    broadcast = _visible_broadcast(request, slug)
+    return render(
+        request,
+        "broadcasts/landing.html",
+        {
+            "broadcast": broadcast,
+            "needs_sign_in": broadcast.audience != Audience.PUBLIC
+            and not request.user.is_authenticated,
+        },
+    )
+
+
+def calendar(request: HttpRequest, slug: str) -> HttpResponse:
+    broadcast = _visible_broadcast(request, slug)
+    if broadcast.scheduled_start is None:
+        raise Http404("This broadcast has no start time yet.")
+    url = request.build_absolute_uri(reverse("broadcasts:landing", kwargs={"slug": slug}))
+    response = HttpResponse(
+        broadcast_ics(broadcast=broadcast, url=url), content_type="text/calendar; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{broadcast.slug}.ics"'
+    return response
+
+
+def _watchable(request: HttpRequest, slug: str) -> Broadcast | HttpResponse:
+    try:
+        return broadcast_for_audience(slug=slug, user=request.user)
+    except NotFound:
+        raise Http404("There is no such broadcast.") from None
+    except Forbidden as error:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return render(request, "broadcasts/forbidden.html", {"message": error.message}, status=403)
+
+
+@require_http_methods(["GET", "POST"])
+def watch(request: HttpRequest, slug: str) -> HttpResponse:
+    broadcast = _watchable(request, slug)
+    if isinstance(broadcast, HttpResponse):
+        return broadcast
+    if request.user.is_authenticated:
+        attendee = participation.attendee_for_user(broadcast=broadcast, user=request.user)
+        return _watch_page(request, broadcast, attendee)
+
+    guest_key = guest_key_from_request(request)
+    attendee = participation.attendee_for_guest(broadcast=broadcast, guest_key=guest_key)
+    renaming = request.method == "GET" and "rename" in request.GET
+    if request.method == "POST":
+        form = GuestNameForm(request.POST)
+        if form.is_valid():
+            key = guest_key or new_guest_key()
+            participation.attendee_join_as_guest(
+                broadcast=broadcast, guest_key=key, display_name=form.cleaned_data["display_name"]
+            )
+            response = redirect("broadcasts:watch", slug=slug)
+            set_guest_cookie(response, key)
+            return response
+    elif attendee is not None and not renaming:
+        return _watch_page(request, broadcast, attendee)
+    else:
+        form = GuestNameForm(initial={"display_name": attendee.display_name} if attendee else None)
+    return render(request, "broadcasts/guest_name.html", {"broadcast": broadcast, "form": form})
+
+
+def _watch_page(request, broadcast, attendee) -> HttpResponse:
+    return render(
+        request,
+        "broadcasts/watch.html",
+        {"broadcast": broadcast, "attendee": attendee, "live_path": _live_path(broadcast)},
+    )
+
+
+@login_required
+def host_console(request: HttpRequest, slug: str) -> HttpResponse:
+    broadcast = Broadcast.objects.select_related("host").filter(slug=slug).first()
+    if broadcast is None:
+        raise Http404("There is no such broadcast.")
+    if not user_is_host(broadcast=broadcast, user=request.user):
+        raise PermissionDenied("Only this broadcast's host and co-hosts can open its console.")
+    attendee = participation.attendee_for_user(broadcast=broadcast, user=request.user)
+    return render(
+        request,
+        "broadcasts/host.html",
+        {"broadcast": broadcast, "attendee": attendee, "live_path": _live_path(broadcast)},
+    )
+
+
+def _live_path(broadcast: Broadcast) -> str:
+    return f"/ws/broadcasts/{broadcast.slug}/"

@@ -1,0 +1,67 @@
+"""The live socket's command registry.
+
+Each app's `live.py` registers the commands it handles, with the role a sender needs
+and the serializer that validates the frame's fields. The consumer dispatches.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rest_framework import serializers
+
+from broadcasts.models import Broadcast
+
+from .models import Attendee, Role
+
+
+@dataclass(frozen=True)
+class CommandContext:
+    broadcast: Broadcast
+    attendee: Attendee
+
+
+Handler = Callable[..., dict | None]
+
+
+class NoFields(serializers.Serializer):
+    """For commands that carry nothing but their type and ref."""
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    handler: Handler
+    roles: frozenset[str] | None  # None: anyone in the broadcast
+    fields: type[serializers.Serializer]
+
+    def allows(self, attendee: Attendee) -> bool:
+        return self.roles is None or attendee.role in self.roles
+
+
+REGISTRY: dict[str, Command] = {}
+
+
+def live_command(
+    name: str,
+    *,
+    roles: set[str] | None = None,
+    fields: type[serializers.Serializer] = NoFields,
+) -> Callable[[Handler], Handler]:
+    """Register `handler(context, data)` for the command `name`.
+
+    The handler runs in a worker thread with validated `data`; it calls a service
+    and may return extra fields for the `ack`. Domain errors become `error` frames.
+    """
+
+    def register(handler: Handler) -> Handler:
+        if name in REGISTRY:
+            raise RuntimeError(f"live command {name!r} registered twice")
+        REGISTRY[name] = Command(
+            name=name, handler=handler, roles=frozenset(roles) if roles else None, fields=fields
+        )
+        return handler
+
+    return register
+
+
+HOSTS = {Role.HOST}

@@ -1,0 +1,178 @@
+"""The live socket: one consumer per open page (DESIGN section 4)."""
+
+import collections
+import json
+import logging
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+
+from broadcasts.errors import DomainError
+from broadcasts.models import Broadcast
+
+from . import services
+from .channels import attendee_group
+from .commands import REGISTRY, CommandContext
+from .fanout import bus, encode, hubs
+from .guests import guest_key_from_cookies
+from .models import Attendee
+from .ratelimit import TokenBucket
+from .selectors import live_snapshot
+
+logger = logging.getLogger(__name__)
+
+# Close codes of a refused handshake (the browser sees a failed connection; tools see these).
+CLOSE_CODES = {"invalid": 4400, "forbidden": 4403, "not_found": 4404}
+# Sent when this process may have missed events: reconnect and replay from your seq.
+CLOSE_RESYNC = 4000
+MAX_FRAME_CHARS = 16_384
+MAX_REF_CHARS = 64
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    attendee: Attendee | None = None
+
+    async def connect(self) -> None:
+        self.slug = self.scope["url_route"]["kwargs"]["slug"]
+        self.synced_seq: int | None = None
+        self.pending: collections.deque[tuple[int, str]] = collections.deque()
+        self.bucket = TokenBucket(settings.LIVE_COMMAND_RATE, settings.LIVE_COMMAND_BURST)
+        user = self.scope.get("user") or AnonymousUser()
+        guest_key = guest_key_from_cookies(self.scope.get("cookies") or {})
+        try:
+            attendee = await database_sync_to_async(services.attendee_for_connection)(
+                slug=self.slug, user=user, guest_key=guest_key
+            )
+        except DomainError as error:
+            await self.close(code=CLOSE_CODES.get(error.code, 4400))
+            return
+        await self.accept()
+        self.attendee = attendee
+        self.hub = hubs.current()
+        # Join first, read the stream's position second: any event numbered after
+        # that position reaches this connection through the hub.
+        await self.hub.join(self.slug, self)
+        await self.channel_layer.group_add(attendee_group(attendee.pk), self.channel_name)
+        epoch, since = _resume_point(self.scope.get("query_string", b""))
+        first_frames, seq = await database_sync_to_async(self._join)(epoch=epoch, since=since)
+        for frame in first_frames:
+            await self.send(text_data=frame)
+        await self._flush_pending(seq)
+        self.hub.audience_changed(self.slug, attendee.broadcast_id)
+
+    def _join(self, *, epoch: str | None, since: int | None) -> tuple[list[str], int]:
+        services.attendee_connected(attendee=self.attendee)
+        position = bus().position(self.slug, epoch=epoch, since=since)
+        if position.missed is not None:
+            return position.missed, position.seq
+        broadcast = Broadcast.objects.select_related("host").get(pk=self.attendee.broadcast_id)
+        attendee = Attendee.objects.get(pk=self.attendee.pk)
+        snapshot = live_snapshot(broadcast=broadcast, attendee=attendee)
+        snapshot["epoch"] = position.epoch
+        snapshot["seq"] = position.seq
+        return [encode(snapshot)], position.seq
+
+    async def _flush_pending(self, seq: int) -> None:
+        # Events that arrived while the snapshot was built: send those it does not hold.
+        # No await between the last emptiness check and marking the connection synced.
+        last = seq
+        while self.pending:
+            event_seq, frame = self.pending.popleft()
+            if event_seq > last:
+                await self.send(text_data=frame)
+                last = event_seq
+        self.synced_seq = last
+
+    async def push_event(self, seq: int, frame: str) -> None:
+        """Called by the hub with a public event of this broadcast."""
+        if self.synced_seq is None:
+            self.pending.append((seq, frame))
+        elif seq > self.synced_seq:
+            self.synced_seq = seq
+            await self.send(text_data=frame)
+
+    async def resync(self) -> None:
+        await self.close(code=CLOSE_RESYNC)
+
+    async def disconnect(self, code: int) -> None:
+        if self.attendee is None:
+            return
+        self.hub.leave(self.slug, self)
+        await self.channel_layer.group_discard(attendee_group(self.attendee.pk), self.channel_name)
+        await database_sync_to_async(services.attendee_disconnected)(attendee=self.attendee)
+        self.hub.audience_changed(self.slug, self.attendee.broadcast_id)
+        self.attendee = None
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self.attendee is None:
+            return
+        if text_data is None or len(text_data) > MAX_FRAME_CHARS:
+            await self._error(None, "invalid", "Send JSON text frames of at most 16 KB.")
+            return
+        try:
+            frame = json.loads(text_data)
+        except ValueError:
+            await self._error(None, "invalid", "That frame is not JSON.")
+            return
+        if not isinstance(frame, dict):
+            await self._error(None, "invalid", "A command is a JSON object.")
+            return
+        ref = frame.get("ref")
+        if ref is not None and not (isinstance(ref, str | int) and len(str(ref)) <= MAX_REF_CHARS):
+            await self._error(None, "invalid", "`ref` must be a short string.")
+            return
+        command = REGISTRY.get(frame.get("type")) if isinstance(frame.get("type"), str) else None
+        if command is None:
+            await self._error(ref, "invalid", "Unknown command type.")
+            return
+        if not self.bucket.take():
+            await self._error(ref, "rate_limited", "Too many commands; slow down.")
+            return
+        fields = command.fields(data={k: v for k, v in frame.items() if k not in ("type", "ref")})
+        if not fields.is_valid():
+            await self._error(ref, "invalid", "Some fields are not right.", details=fields.errors)
+            return
+        try:
+            result = await database_sync_to_async(self._run)(command, fields.validated_data)
+        except DomainError as error:
+            await self._error(ref, error.code, error.message)
+            return
+        except Exception:
+            logger.exception("live command %s failed", command.name)
+            await self._error(ref, "conflict", "Something went wrong on our side; try again.")
+            return
+        await self.send(text_data=encode({"type": "ack", "ref": ref, **(result or {})}))
+
+    def _run(self, command, data: dict) -> dict | None:
+        # Fresh from the database: a role may have changed since the page opened.
+        attendee = Attendee.objects.select_related("broadcast", "user").get(pk=self.attendee.pk)
+        if not command.allows(attendee):
+            raise DomainError("You are not allowed to do that here.", code="forbidden")
+        return command.handler(
+            CommandContext(broadcast=attendee.broadcast, attendee=attendee), data
+        )
+
+    async def _error(self, ref, code: str, message: str, details=None) -> None:
+        frame = {"type": "error", "ref": ref, "code": code, "message": message}
+        if details:
+            frame["details"] = details
+        await self.send(text_data=encode(frame))
+
+    async def live_private(self, message: dict) -> None:
+        """A private event for this attendee, sent through the channel layer."""
+        await self.send(text_data=message["frame"])
+
+
+def _resume_point(query_string: bytes) -> tuple[str | None, int | None]:
+    query = parse_qs(query_string.decode("latin-1"))
+    epoch = (query.get("epoch") or [None])[0]
+    try:
+        since = int((query.get("since") or [""])[0])
+    except ValueError:
+        return None, None
+    if epoch is None or since < 0:
+        return None, None
+    return epoch[:64], since

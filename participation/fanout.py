@@ -1,0 +1,355 @@
+"""Public live events: numbered, logged for replay, and fanned out once per process.
+
+A public event is encoded once, given the broadcast's next `seq` and appended to a
+bounded replay log in one atomic step, then published once: a Redis pub/sub message
+when REDIS_URL is set, an in-process call otherwise. Each server process receives it
+once, and its hub writes the same text frame to every local connection watching that
+broadcast. The channel layer is left for private, per-attendee messages: a
+channel-layer message per viewer per event does not scale (see DESIGN section 4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import logging
+import threading
+import uuid
+import weakref
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+
+from . import channels as names
+
+logger = logging.getLogger(__name__)
+
+# Replay logs of broadcasts nobody touches for two days are dropped by Redis; a
+# client coming back after that gets a fresh snapshot (the epoch changes).
+LOG_TTL_SECONDS = 2 * 24 * 3600
+
+
+def encode(payload: dict) -> str:
+    return json.dumps(payload, cls=DjangoJSONEncoder, separators=(",", ":"), ensure_ascii=False)
+
+
+def _numbered(seq: int, body: str) -> str:
+    # `body` is an encoded JSON object; the seq goes first so readers can find it cheaply.
+    return '{"seq":' + str(seq) + "," + body[1:]
+
+
+def seq_of(frame: str) -> int:
+    return int(frame[7 : frame.index(",", 7)])
+
+
+@dataclass
+class Position:
+    """Where a broadcast's event stream stands, and what a reconnecting client missed."""
+
+    epoch: str
+    seq: int
+    missed: list[str] | None = None  # None: cannot replay, send a snapshot
+
+
+class EventBus(Protocol):
+    def publish(self, slug: str, payload: dict) -> int: ...
+
+    def position(
+        self, slug: str, *, epoch: str | None = None, since: int | None = None
+    ) -> Position:
+        """Read the stream's position and, when asked, the frames after `since`."""
+        ...
+
+    async def start_listening(self, hub: LoopHub) -> asyncio.Task | None: ...
+
+
+class MemoryEventBus:
+    """The embedded bus: one process, so one lock orders every broadcast's events."""
+
+    def __init__(self, log_size: int):
+        self.epoch = uuid.uuid4().hex
+        self.log_size = log_size
+        self._lock = threading.Lock()
+        self._streams: dict[str, tuple[int, collections.deque[str]]] = {}
+
+    def publish(self, slug: str, payload: dict) -> int:
+        body = encode(payload)
+        with self._lock:
+            seq, log = self._streams.get(slug, (0, collections.deque(maxlen=self.log_size)))
+            seq += 1
+            frame = _numbered(seq, body)
+            log.append(frame)
+            self._streams[slug] = (seq, log)
+            # Inside the lock, so every loop receives events in seq order.
+            hubs.dispatch_threadsafe(slug, seq, frame)
+        return seq
+
+    def position(
+        self, slug: str, *, epoch: str | None = None, since: int | None = None
+    ) -> Position:
+        with self._lock:
+            seq, log = self._streams.get(slug, (0, collections.deque()))
+            position = Position(self.epoch, seq)
+            if since is not None and epoch == self.epoch:
+                position.missed = _replay(list(log), seq, since)
+            return position
+
+    async def start_listening(self, hub: LoopHub) -> None:
+        return None
+
+
+def _replay(log: list[str], seq: int, since: int) -> list[str] | None:
+    first = seq - len(log) + 1
+    if since > seq or since + 1 < first:
+        return None
+    return log[since + 1 - first :]
+
+
+_PUBLISH_LUA = """
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch)
+  redis.call('DEL', KEYS[2], KEYS[3])
+end
+local seq = redis.call('INCR', KEYS[2])
+local frame = '{"seq":' .. seq .. ',' .. string.sub(ARGV[2], 2)
+redis.call('RPUSH', KEYS[3], frame)
+redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
+for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ARGV[4]) end
+redis.call('PUBLISH', ARGV[5], frame)
+return seq
+"""
+
+_POSITION_LUA = """
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  epoch = ARGV[1]
+  redis.call('SET', KEYS[1], epoch, 'EX', ARGV[3])
+  redis.call('DEL', KEYS[2], KEYS[3])
+end
+local seq = tonumber(redis.call('GET', KEYS[2]) or '0')
+local since = tonumber(ARGV[2])
+if since < 0 then return {epoch, seq, 0, {}} end
+local length = redis.call('LLEN', KEYS[3])
+local first = seq - length + 1
+if since > seq or since + 1 < first then return {epoch, seq, 0, {}} end
+return {epoch, seq, 1, redis.call('LRANGE', KEYS[3], since + 1 - first, -1)}
+"""
+
+
+class RedisEventBus:
+    """Several processes share one stream per broadcast in Redis.
+
+    Numbering, logging and publishing happen in one Lua script, so the order of
+    PUBLISH is the order of seq, and one subscription per process sees them in order.
+    """
+
+    def __init__(self, url: str, log_size: int):
+        import redis
+
+        self.url = url
+        self.log_size = log_size
+        self._client = redis.Redis.from_url(url)
+        self._publish = self._client.register_script(_PUBLISH_LUA)
+        self._position = self._client.register_script(_POSITION_LUA)
+
+    def publish(self, slug: str, payload: dict) -> int:
+        args = [uuid.uuid4().hex, encode(payload), self.log_size, LOG_TTL_SECONDS]
+        return int(
+            self._publish(keys=names.event_log_keys(slug), args=[*args, names.events_channel(slug)])
+        )
+
+    def position(
+        self, slug: str, *, epoch: str | None = None, since: int | None = None
+    ) -> Position:
+        wanted = since if since is not None and since >= 0 else -1
+        raw_epoch, seq, ok, frames = self._position(
+            keys=names.event_log_keys(slug), args=[uuid.uuid4().hex, wanted, LOG_TTL_SECONDS]
+        )
+        position = Position(raw_epoch.decode(), int(seq))
+        if ok and epoch == position.epoch:
+            position.missed = [frame.decode() for frame in frames]
+        return position
+
+    async def start_listening(self, hub: LoopHub) -> asyncio.Task:
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(self.url)
+        pubsub = client.pubsub(ignore_subscribe_messages=True)
+        await pubsub.psubscribe(names.EVENTS_CHANNEL_PREFIX + "*")
+        # The subscription is confirmed before anyone reads a position, so no event
+        # published after that read can be missed by this process.
+        await pubsub.get_message(timeout=5)
+        return asyncio.create_task(
+            self._listen(hub, client, pubsub), name="primetime-live-listener"
+        )
+
+    async def _listen(self, hub: LoopHub, client, pubsub) -> None:
+        prefix = len(names.EVENTS_CHANNEL_PREFIX)
+        try:
+            while True:
+                message = await pubsub.get_message(timeout=None)
+                if message is None or message["type"] != "pmessage":
+                    continue
+                frame = message["data"].decode()
+                hub.enqueue(message["channel"].decode()[prefix:], seq_of(frame), frame)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Events may have been lost: every local client reconnects and replays.
+            logger.exception("live event subscription lost; resyncing local connections")
+            await hub.resync_all()
+        finally:
+            try:
+                await pubsub.aclose()
+                await client.aclose()
+            except Exception:  # noqa: S110 - the loop may already be closing
+                pass
+
+
+class LiveConnection(Protocol):
+    async def push_event(self, seq: int, frame: str) -> None: ...
+
+    async def resync(self) -> None: ...
+
+
+@dataclass(eq=False)
+class LoopHub:
+    """The connections of one event loop (one server process), by broadcast."""
+
+    loop: asyncio.AbstractEventLoop
+    rooms: dict[str, set[LiveConnection]] = field(
+        default_factory=lambda: collections.defaultdict(set)
+    )
+    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    audience_dirty: dict[str, int] = field(default_factory=dict)
+    tasks: list[asyncio.Task] = field(default_factory=list)
+    started: asyncio.Event = field(default_factory=asyncio.Event)
+    _starting: bool = False
+
+    async def ensure_started(self) -> None:
+        if self._starting:
+            await self.started.wait()
+            return
+        self._starting = True
+        try:
+            listener = await bus().start_listening(self)
+        except BaseException:
+            self._starting = False
+            raise
+        if listener is not None:
+            self.tasks.append(listener)
+        self.tasks.append(asyncio.create_task(self._dispatch(), name="primetime-live-dispatch"))
+        self.tasks.append(
+            asyncio.create_task(self._flush_audience(), name="primetime-live-audience")
+        )
+        self.started.set()
+
+    async def join(self, slug: str, connection: LiveConnection) -> None:
+        await self.ensure_started()
+        self.rooms[slug].add(connection)
+
+    def leave(self, slug: str, connection: LiveConnection) -> None:
+        room = self.rooms.get(slug)
+        if room is not None:
+            room.discard(connection)
+            if not room:
+                del self.rooms[slug]
+
+    def local_count(self, slug: str) -> int:
+        return len(self.rooms.get(slug, ()))
+
+    def enqueue(self, slug: str, seq: int, frame: str) -> None:
+        self.queue.put_nowait((slug, seq, frame))
+
+    def audience_changed(self, slug: str, broadcast_id: int) -> None:
+        self.audience_dirty[slug] = broadcast_id
+
+    async def resync_all(self) -> None:
+        for room in list(self.rooms.values()):
+            for connection in list(room):
+                await connection.resync()
+
+    async def _dispatch(self) -> None:
+        # One task writes every frame, so each connection sees events in seq order.
+        while True:
+            slug, seq, frame = await self.queue.get()
+            for connection in list(self.rooms.get(slug, ())):
+                try:
+                    await connection.push_event(seq, frame)
+                except Exception:
+                    logger.exception("could not deliver a live event to a connection")
+
+    async def _flush_audience(self) -> None:
+        # Presence changes are coalesced: at most one `audience` event per broadcast
+        # per interval from each process, however many viewers come and go.
+        from asgiref.sync import sync_to_async
+
+        from .services import audience_publish
+
+        while True:
+            await asyncio.sleep(settings.LIVE_COALESCE_SECONDS)
+            if not self.audience_dirty:
+                continue
+            dirty, self.audience_dirty = self.audience_dirty, {}
+            for broadcast_id in dirty.values():
+                try:
+                    await sync_to_async(audience_publish)(broadcast_id=broadcast_id)
+                except Exception:
+                    logger.exception("could not publish the audience of broadcast %s", broadcast_id)
+
+
+class _Hubs:
+    """One LoopHub per running event loop (a server process has one; tests have many)."""
+
+    def __init__(self):
+        self._by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopHub] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._lock = threading.Lock()
+
+    def current(self) -> LoopHub:
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            hub = self._by_loop.get(loop)
+            if hub is None:
+                hub = self._by_loop[loop] = LoopHub(loop)
+            return hub
+
+    def dispatch_threadsafe(self, slug: str, seq: int, frame: str) -> None:
+        with self._lock:
+            targets = list(self._by_loop.items())
+        for loop, hub in targets:
+            if slug not in hub.rooms:
+                continue
+            try:
+                loop.call_soon_threadsafe(hub.enqueue, slug, seq, frame)
+            except RuntimeError:  # that loop has closed
+                with self._lock:
+                    self._by_loop.pop(loop, None)
+
+
+hubs = _Hubs()
+_bus: EventBus | None = None
+_bus_lock = threading.Lock()
+
+
+def bus() -> EventBus:
+    global _bus
+    with _bus_lock:
+        if _bus is None:
+            if settings.REDIS_URL:
+                _bus = RedisEventBus(settings.REDIS_URL, settings.LIVE_EVENT_LOG_SIZE)
+            else:
+                _bus = MemoryEventBus(settings.LIVE_EVENT_LOG_SIZE)
+        return _bus
+
+
+def publish_on_commit(slug: str, payload: dict) -> None:
+    """Publish a public event of a broadcast once the current transaction commits."""
+    transaction.on_commit(lambda: bus().publish(slug, payload), robust=True)

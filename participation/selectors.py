@@ -1,0 +1,92 @@
+"""Reads of the participation state: attendees as others see them, and snapshots."""
+
+import hashlib
+
+from django.conf import settings
+from django.urls import reverse
+
+from broadcasts.models import Broadcast
+from broadcasts.selectors import broadcast_public_data
+
+from .models import Attendee, Role
+
+
+def initials(name: str) -> str:
+    words = [word for word in name.split() if word[:1].isalnum()]
+    if not words:
+        return "?"
+    letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
+    return letters.upper()
+
+
+def avatar_url(attendee: Attendee) -> str:
+    # A colour that stays the same for a person, picked from their attendee id.
+    hue = int(hashlib.blake2s(str(attendee.pk).encode(), digest_size=2).hexdigest(), 16) % 360
+    return reverse("avatar", kwargs={"letters": initials(attendee.display_name), "hue": hue})
+
+
+def attendee_public(attendee: Attendee) -> dict:
+    """An attendee as every other attendee sees them (the protocol's attendee object)."""
+    return {
+        "id": attendee.pk,
+        "name": attendee.display_name,
+        "role": attendee.role,
+        "avatar": avatar_url(attendee),
+    }
+
+
+def attendee_private(attendee: Attendee) -> dict:
+    """The snapshot's `me`: the attendee and their own private state."""
+    return {
+        **attendee_public(attendee),
+        "guest": attendee.is_guest,
+        "widget_closed": attendee.widget_closed,
+        "request": None,
+        "liked": False,
+        "rating": None,
+    }
+
+
+def stage_attendees(*, broadcast: Broadcast) -> list[dict]:
+    on_stage = Attendee.objects.filter(broadcast=broadcast, role__in=[Role.HOST, Role.SPEAKER])
+    # The main host first, then co-hosts, then speakers in the order they came on.
+    ordered = sorted(
+        on_stage,
+        key=lambda a: (a.user_id != broadcast.host_id, a.role != Role.HOST, a.joined_at, a.pk),
+    )
+    return [attendee_public(a) for a in ordered]
+
+
+def audience_summary(*, broadcast: Broadcast, sample_size: int) -> dict:
+    """How many are watching now, and a sample of them (never the whole crowd)."""
+    online = Attendee.objects.filter(broadcast=broadcast, connections__gt=0)
+    count = online.count()
+    sample = [attendee_public(a) for a in online.order_by("joined_at", "id")[:sample_size]]
+    return {"count": count, "sample": sample}
+
+
+def media_config(*, attendee: Attendee) -> dict:
+    ice_servers = []
+    if settings.ICE_SERVER_URLS:
+        server = {"urls": settings.ICE_SERVER_URLS}
+        if settings.ICE_USERNAME:
+            server |= {"username": settings.ICE_USERNAME, "credential": settings.ICE_CREDENTIAL}
+        ice_servers.append(server)
+    return {"backend": settings.MEDIA_BACKEND, "ice_servers": ice_servers}
+
+
+def live_snapshot(*, broadcast: Broadcast, attendee: Attendee) -> dict:
+    """Everything a page needs to draw a broadcast, for one attendee (without epoch/seq)."""
+    return {
+        "type": "snapshot",
+        "broadcast": broadcast_public_data(broadcast=broadcast),
+        "me": attendee_private(attendee),
+        "stage": stage_attendees(broadcast=broadcast),
+        "hands": [],
+        "audience": audience_summary(
+            broadcast=broadcast, sample_size=settings.LIVE_AUDIENCE_SAMPLE_SIZE
+        ),
+        "likes": 0,
+        "questions": [],
+        "media": media_config(attendee=attendee),
+    }

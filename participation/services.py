@@ -1,0 +1,129 @@
+"""Who is in a broadcast and what they do there."""
+
+import unicodedata
+import uuid
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from broadcasts.errors import Forbidden, InvalidInput, NotFound
+from broadcasts.models import Audience, Broadcast
+from broadcasts.selectors import AnyUser, broadcast_for_audience, user_is_host
+
+from .fanout import bus, publish_on_commit
+from .models import Attendee, Role
+from .selectors import audience_summary, stage_attendees
+
+DISPLAY_NAME_MAX = 60
+
+
+def clean_display_name(raw: str) -> str:
+    """A display name as others will see it: trimmed, one line, 1-60 printable characters."""
+    name = " ".join((raw or "").split())
+    if not name:
+        raise InvalidInput("Enter the name others will see.")
+    if len(name) > DISPLAY_NAME_MAX:
+        raise InvalidInput(f"Keep your name to {DISPLAY_NAME_MAX} characters.")
+    if any(unicodedata.category(ch).startswith("C") for ch in name):
+        raise InvalidInput("Your name contains characters that cannot be shown.")
+    return name
+
+
+def _user_display_name(user: AnyUser) -> str:
+    return (user.get_full_name() or user.get_username())[:DISPLAY_NAME_MAX]
+
+
+def attendee_for_user(*, broadcast: Broadcast, user: AnyUser) -> Attendee:
+    """The signed-in person's attendee in this broadcast, created on first visit.
+
+    Hosts and co-hosts take the host role; everyone else starts as a viewer.
+    """
+    role = Role.HOST if user_is_host(broadcast=broadcast, user=user) else Role.VIEWER
+    attendee = Attendee.objects.filter(broadcast=broadcast, user=user).first()
+    if attendee is None:
+        try:
+            with transaction.atomic():
+                attendee = Attendee.objects.create(
+                    broadcast=broadcast, user=user, display_name=_user_display_name(user), role=role
+                )
+                if role == Role.HOST:
+                    _publish_stage(broadcast)
+        except IntegrityError:  # the same person opened two pages at once
+            attendee = Attendee.objects.get(broadcast=broadcast, user=user)
+    elif (role == Role.HOST) != (attendee.role == Role.HOST):
+        # Made or unmade a co-host since their last visit.
+        with transaction.atomic():
+            attendee.role = role
+            attendee.save(update_fields=["role"])
+            _publish_stage(broadcast)
+    return attendee
+
+
+def _publish_stage(broadcast: Broadcast) -> None:
+    publish_on_commit(
+        broadcast.slug, {"type": "stage.changed", "stage": stage_attendees(broadcast=broadcast)}
+    )
+
+
+def attendee_join_as_guest(
+    *, broadcast: Broadcast, guest_key: uuid.UUID, display_name: str
+) -> Attendee:
+    """A guest enters a public broadcast under the name they chose (or renames themselves)."""
+    if broadcast.audience != Audience.PUBLIC:
+        raise Forbidden("Sign in to watch this broadcast.")
+    name = clean_display_name(display_name)
+    with transaction.atomic():
+        attendee, created = Attendee.objects.get_or_create(
+            broadcast=broadcast, guest_key=guest_key, defaults={"display_name": name}
+        )
+        if not created and attendee.display_name != name:
+            attendee.display_name = name
+            attendee.save(update_fields=["display_name"])
+    return attendee
+
+
+def attendee_for_guest(*, broadcast: Broadcast, guest_key: uuid.UUID | None) -> Attendee | None:
+    if guest_key is None:
+        return None
+    return Attendee.objects.filter(broadcast=broadcast, guest_key=guest_key).first()
+
+
+def attendee_for_connection(*, slug: str, user: AnyUser, guest_key: uuid.UUID | None) -> Attendee:
+    """Who a new live connection is, after the broadcast's audience rules.
+
+    Raises NotFound, Forbidden, or InvalidInput for a guest who has not chosen a name.
+    """
+    broadcast = broadcast_for_audience(slug=slug, user=user)
+    if user.is_authenticated:
+        return attendee_for_user(broadcast=broadcast, user=user)
+    attendee = attendee_for_guest(broadcast=broadcast, guest_key=guest_key)
+    if attendee is None:
+        raise InvalidInput("Choose a display name on the watch page first.")
+    return attendee
+
+
+def attendee_connected(*, attendee: Attendee) -> None:
+    now = timezone.now()
+    Attendee.objects.filter(pk=attendee.pk).update(
+        connections=F("connections") + 1, last_seen_at=now, left_at=None
+    )
+
+
+def attendee_disconnected(*, attendee: Attendee) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        Attendee.objects.filter(pk=attendee.pk, connections__gt=0).update(
+            connections=F("connections") - 1, last_seen_at=now
+        )
+        Attendee.objects.filter(pk=attendee.pk, connections=0).update(left_at=now)
+
+
+def audience_publish(*, broadcast_id: int) -> None:
+    """Publish who is watching now (called by the coalescing flusher, not per viewer)."""
+    broadcast = Broadcast.objects.filter(pk=broadcast_id).only("slug").first()
+    if broadcast is None:
+        raise NotFound("The broadcast is gone.")
+    summary = audience_summary(broadcast=broadcast, sample_size=settings.LIVE_AUDIENCE_SAMPLE_SIZE)
+    bus().publish(broadcast.slug, {"type": "audience", **summary})

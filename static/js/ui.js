@@ -1,0 +1,99 @@
+// Drawing the parts that the watch page and the host console share.
+
+const STATE_LABELS = {
+  draft: 'Draft',
+  scheduled: 'Starting soon',
+  live: 'Live',
+  paused: 'Paused',
+  ended: 'Ended',
+};
+
+const CONNECTION_TEXT = {
+  connecting: 'Connecting…',
+  reconnecting: 'Connection lost. Reconnecting…',
+  connected: '',
+};
+
+export function bound(root, name) {
+  return root.querySelector(`[data-bind="${name}"]`);
+}
+
+function attendeeTile(attendee, { me = false } = {}) {
+  const item = document.createElement('li');
+  item.className = `attendee role-${attendee.role}${me ? ' me' : ''}`;
+  item.dataset.attendee = attendee.id;
+  const img = document.createElement('img');
+  img.src = attendee.avatar;
+  img.alt = '';
+  img.width = 40;
+  img.height = 40;
+  const name = document.createElement('span');
+  name.className = 'name';
+  name.textContent = me ? `${attendee.name} (you)` : attendee.name;
+  item.append(img, name);
+  return item;
+}
+
+export function renderAudience(list, state) {
+  const me = state.me;
+  const others = state.audience.sample.filter((a) => a.id !== me.id);
+  const tiles = [attendeeTile(me, { me: true }), ...others.map((a) => attendeeTile(a))];
+  const shown = 1 + others.length;
+  const rest = state.audience.count - shown;
+  if (rest > 0) {
+    const more = document.createElement('li');
+    more.className = 'attendee more';
+    more.textContent = `+${rest} more`;
+    tiles.push(more);
+  }
+  list.replaceChildren(...tiles);
+}
+
+export function renderStage(list, state) {
+  const tiles = state.stage.map((attendee) => {
+    const tile = document.createElement('li');
+    tile.className = `stage-tile role-${attendee.role}`;
+    tile.setAttribute('role', 'img');
+    tile.setAttribute('aria-label', attendee.name);
+    const img = document.createElement('img');
+    img.src = attendee.avatar;
+    img.alt = '';
+    const name = document.createElement('span');
+    name.className = 'name';
+    name.textContent = attendee.name;
+    tile.append(img, name);
+    return tile;
+  });
+  list.replaceChildren(...tiles);
+}
+
+export function renderCommon(root, state) {
+  const { broadcast } = state;
+  root.dataset.state = broadcast.state;
+  root.setAttribute('aria-busy', 'false');
+  const badge = bound(root, 'state-badge');
+  badge.textContent = STATE_LABELS[broadcast.state];
+  badge.className = `badge ${broadcast.state}`;
+  const viewers = bound(root, 'viewers');
+  const count = state.audience.count;
+  viewers.textContent = `${count} watching`;
+  renderStage(bound(root, 'stage'), state);
+  renderAudience(bound(root, 'audience'), state);
+}
+
+export function renderConnection(root, status) {
+  bound(root, 'connection').textContent = CONNECTION_TEXT[status] ?? '';
+  root.dataset.connection = status;
+}
+
+export function localizeTimes(scope = document) {
+  const format = new Intl.DateTimeFormat(undefined, {
+    dateStyle: 'full',
+    timeStyle: 'short',
+    timeZoneName: 'short',
+  });
+  for (const time of scope.querySelectorAll('time[datetime]')) {
+    const moment = new Date(time.getAttribute('datetime'));
+    if (!Number.isNaN(moment.valueOf())) time.textContent = format.format(moment);
+  }
+}

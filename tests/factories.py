@@ -1,0 +1,55 @@
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from broadcasts.models import Broadcast
+from participation.models import Attendee, new_guest_key
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
+
+    @factory.post_generation
+    def save_password(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class GroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Group
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"group{n}")
+
+
+class BroadcastFactory(factory.django.DjangoModelFactory):
+    """A draft; move it through its lifecycle with the services, as the product does."""
+
+    class Meta:
+        model = Broadcast
+
+    title = factory.Sequence(lambda n: f"Launch event {n}")
+    slug = factory.Sequence(lambda n: f"launch-{n}")
+    description = "What is new this season."
+    host = factory.SubFactory(UserFactory)
+    cta_headline = "Twenty percent off for viewers"
+    cta_label = "Get the offer"
+    cta_url = "https://example.com/offer"
+
+
+class GuestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Attendee
+
+    broadcast = factory.SubFactory(BroadcastFactory)
+    guest_key = factory.LazyFunction(new_guest_key)
+    display_name = factory.Faker("first_name")

@@ -1,0 +1,230 @@
+"""config.settings: the environment helpers, and start-up with production-like variables."""
+
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.settings import env_bool, env_int, env_list
+
+PROJECT = Path(__file__).resolve().parent.parent
+VAR = "PRIMETIME_TEST_SETTING"
+
+# Variables the settings module reads: a subprocess starts without any of them.
+_READ_PREFIXES = ("DJANGO_", "PRIMETIME_", "DATABASE_URL", "REDIS_URL", "MEDIA_BACKEND", "JANUS_")
+
+
+def clean_env(**overrides: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_READ_PREFIXES)}
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update(overrides)
+    return env
+
+
+def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=PROJECT,
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def import_settings(**env: str) -> subprocess.CompletedProcess:
+    return run(["-c", "import config.settings"], **env)
+
+
+def production_env(**overrides: str) -> dict[str, str]:
+    env = {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(45),
+        "DJANGO_ALLOWED_HOSTS": "example.com",
+    }
+    assert len(env["DJANGO_SECRET_KEY"]) == 60
+    env.update(overrides)
+    return env
+
+
+# --- env_bool ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("raw", ["1", "true", "TRUE", "True", "yes", "on", " on ", "Yes"])
+def test_env_bool_true_spellings(monkeypatch, raw):
+    monkeypatch.setenv(VAR, raw)
+    assert env_bool(VAR, False) is True
+
+
+@pytest.mark.parametrize("raw", ["0", "false", "FALSE", "no", "off", "", " Off "])
+def test_env_bool_false_spellings(monkeypatch, raw):
+    monkeypatch.setenv(VAR, raw)
+    assert env_bool(VAR, True) is False
+
+
+@pytest.mark.parametrize("default", [True, False])
+def test_env_bool_unset_gives_the_default(monkeypatch, default):
+    monkeypatch.delenv(VAR, raising=False)
+    assert env_bool(VAR, default) is default
+
+
+@pytest.mark.parametrize("raw", ["maybe", "2", "y", "tru", "enabled"])
+def test_env_bool_refuses_anything_else(monkeypatch, raw):
+    monkeypatch.setenv(VAR, raw)
+    with pytest.raises(ImproperlyConfigured) as caught:
+        env_bool(VAR, False)
+    assert VAR in str(caught.value)
+    assert repr(raw) in str(caught.value)
+
+
+# --- env_int ----------------------------------------------------------------------
+
+
+def test_env_int_reads_an_integer(monkeypatch):
+    monkeypatch.setenv(VAR, " 42 ")
+    assert env_int(VAR, 7) == 42
+
+
+@pytest.mark.parametrize("raw", [None, "", "   "])
+def test_env_int_unset_or_blank_gives_the_default(monkeypatch, raw):
+    if raw is None:
+        monkeypatch.delenv(VAR, raising=False)
+    else:
+        monkeypatch.setenv(VAR, raw)
+    assert env_int(VAR, 7) == 7
+
+
+@pytest.mark.parametrize("raw", ["ten", "1.5", "12abc", "0x10"])
+def test_env_int_refuses_non_integers(monkeypatch, raw):
+    monkeypatch.setenv(VAR, raw)
+    with pytest.raises(ImproperlyConfigured) as caught:
+        env_int(VAR, 7)
+    assert VAR in str(caught.value)
+    assert "integer" in str(caught.value)
+
+
+def test_env_int_refuses_values_below_the_minimum(monkeypatch):
+    monkeypatch.setenv(VAR, "9")
+    with pytest.raises(ImproperlyConfigured) as caught:
+        env_int(VAR, 500, minimum=10)
+    assert "at least 10" in str(caught.value)
+
+
+def test_env_int_accepts_the_minimum_itself(monkeypatch):
+    monkeypatch.setenv(VAR, "10")
+    assert env_int(VAR, 500, minimum=10) == 10
+    monkeypatch.setenv(VAR, "-3")
+    assert env_int(VAR, 5) == -3
+
+
+def test_env_list_splits_and_trims(monkeypatch):
+    monkeypatch.setenv(VAR, " a.example , b.example,, ")
+    assert env_list(VAR, ["x"]) == ["a.example", "b.example"]
+    monkeypatch.delenv(VAR)
+    assert env_list(VAR, ["x"]) == ["x"]
+
+
+# --- Start-up in a clean process ----------------------------------------------------
+
+
+def test_defaults_import_cleanly():
+    result = run(
+        [
+            "-c",
+            "import json, config.settings as s; print(json.dumps([s.DEBUG, "
+            "s.DATABASES['default']['ENGINE'], s.CHANNEL_LAYERS['default']['BACKEND'], "
+            "s.MEDIA_BACKEND, s.CELERY_TASK_ALWAYS_EAGER]))",
+        ]
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        True,
+        "django.db.backends.sqlite3",
+        "channels.layers.InMemoryChannelLayer",
+        "mesh",
+        True,
+    ]
+
+
+def test_production_without_a_secret_key_refuses_to_start():
+    result = import_settings(DJANGO_DEBUG="0")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off" in result.stderr
+
+
+def test_production_with_a_blank_secret_key_refuses_to_start():
+    result = import_settings(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="   ")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_a_bad_debug_value_refuses_to_start():
+    result = import_settings(DJANGO_DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must be one of" in result.stderr
+
+
+def test_deploy_check_passes_with_production_settings():
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **production_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout + result.stderr
+
+
+def test_deploy_check_warns_with_a_short_secret_key():
+    # The check above must be able to fail: a weak key is reported.
+    result = run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        **production_env(DJANGO_SECRET_KEY="short-key"),
+    )
+    assert result.returncode != 0
+    assert "security.W009" in result.stdout + result.stderr
+
+
+def test_production_settings_are_hardened():
+    result = run(
+        [
+            "-c",
+            "import json, config.settings as s; print(json.dumps([s.DEBUG, s.ALLOWED_HOSTS, "
+            "s.SECURE_SSL_REDIRECT, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, "
+            "s.SECURE_HSTS_SECONDS > 0]))",
+        ],
+        **production_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [False, ["example.com"], True, True, True, True]
+
+
+def test_an_unknown_media_backend_refuses_to_start():
+    result = run(["manage.py", "check"], MEDIA_BACKEND="bogus")
+    assert result.returncode != 0
+    assert "MEDIA_BACKEND must be 'mesh' or 'janus'; got 'bogus'" in result.stderr
+
+
+def test_janus_without_its_url_refuses_to_start():
+    result = import_settings(MEDIA_BACKEND="janus")
+    assert result.returncode != 0
+    assert "JANUS_URL" in result.stderr
+    assert (
+        import_settings(MEDIA_BACKEND="janus", JANUS_URL="http://127.0.0.1:8088/janus").returncode
+        == 0
+    )
+
+
+def test_a_bad_database_url_refuses_to_start():
+    result = import_settings(DATABASE_URL="nosuch://somewhere/db")
+    assert result.returncode != 0
+    assert "DATABASE_URL is not a database URL" in result.stderr
+
+
+def test_a_too_small_event_log_refuses_to_start():
+    result = import_settings(PRIMETIME_LIVE_EVENT_LOG_SIZE="5")
+    assert result.returncode != 0
+    assert "PRIMETIME_LIVE_EVENT_LOG_SIZE must be at least 10" in result.stderr
