@@ -223,6 +223,10 @@ STORAGES = {
         )
     },
 }
+# In development WhiteNoise serves straight from the apps' and project's static folders,
+# so any ASGI server (daphne, uvicorn) serves CSS and JS without collectstatic.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = Path(env_str("PRIMETIME_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 
 # The guest cookie identifies a guest attendee across broadcasts (signed, not secret).

@@ -288,7 +288,7 @@ class LoopHub:
     async def _flush_audience(self) -> None:
         # Presence changes are coalesced: at most one `audience` event per broadcast
         # per interval from each process, however many viewers come and go.
-        from asgiref.sync import sync_to_async
+        from channels.db import database_sync_to_async
 
         from .services import audience_publish
 
@@ -299,7 +299,7 @@ class LoopHub:
             dirty, self.audience_dirty = self.audience_dirty, {}
             for broadcast_id in dirty.values():
                 try:
-                    await sync_to_async(audience_publish)(broadcast_id=broadcast_id)
+                    await database_sync_to_async(audience_publish)(broadcast_id=broadcast_id)
                 except Exception:
                     logger.exception("could not publish the audience of broadcast %s", broadcast_id)
 

@@ -87,9 +87,14 @@ export function renderConnection(root, status) {
 }
 
 export function localizeTimes(scope = document) {
+  // dateStyle/timeStyle cannot be combined with timeZoneName, hence the long form.
   const format = new Intl.DateTimeFormat(undefined, {
-    dateStyle: 'full',
-    timeStyle: 'short',
+    weekday: 'long',
+    year: 'numeric',
+    month: 'long',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: '2-digit',
     timeZoneName: 'short',
   });
   for (const time of scope.querySelectorAll('time[datetime]')) {

@@ -1,0 +1,70 @@
+import shutil
+
+import pytest
+
+from tests.servers import ARTIFACTS, running_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(autouse=True)
+def allow_orm_beside_playwright(monkeypatch):
+    # Playwright's sync API keeps an event loop in the test's thread, which Django's
+    # async-safety check mistakes for async code; the test itself is plain sync code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not shutil.which(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(transactional_db):
+    """A daphne process serving pages and WebSockets against this test's database."""
+    with running_server("daphne") as base:
+        yield base
+
+
+@pytest.fixture
+def new_page(browser, request):
+    """Pages in separate browser contexts (separate people); a screenshot of each at the end."""
+    contexts = []
+
+    def open_page(*, viewport=None):
+        context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800})
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(8000)
+        return page
+
+    yield open_page
+    ARTIFACTS.mkdir(exist_ok=True)
+    for number, context in enumerate(contexts):
+        for page in context.pages:
+            page.screenshot(path=ARTIFACTS / f"{request.node.name}-{number}.png", full_page=True)
+        context.close()

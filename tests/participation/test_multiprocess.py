@@ -1,0 +1,107 @@
+"""Two server processes share one Redis: an event from one reaches viewers of the other."""
+
+import asyncio
+import json
+
+import pytest
+import redis
+import websockets
+from asgiref.sync import sync_to_async
+from django.conf import settings
+
+from tests.factories import GuestFactory
+from tests.participation.live_client import guest_cookie, session_cookie
+from tests.servers import running_server
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REDIS_URL = settings.REDIS_URL or "redis://127.0.0.1:6379/5"
+
+
+@pytest.fixture
+def redis_url():
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"needs Redis at {REDIS_URL}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def two_servers(redis_url):
+    # One of each ASGI server, so both are proven to carry the live path.
+    with (
+        running_server("daphne", REDIS_URL=redis_url) as first,
+        running_server("uvicorn", REDIS_URL=redis_url) as second,
+    ):
+        yield first, second
+
+
+class Socket:
+    def __init__(self, connection):
+        self.connection = connection
+        self.frames = []
+
+    async def receive_until(self, type_: str, timeout: float = 5, **match) -> dict:
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = json.loads(await self.connection.recv())
+                self.frames.append(frame)
+                if frame["type"] == type_ and all(frame.get(k) == v for k, v in match.items()):
+                    return frame
+
+    async def command(self, type_: str, ref: str) -> dict:
+        await self.connection.send(json.dumps({"type": type_, "ref": ref}))
+        return await self.receive_until("ack", ref=ref)
+
+
+def connect(base: str, slug: str, cookie: str, query: str = ""):
+    url = base.replace("http://", "ws://") + f"/ws/broadcasts/{slug}/" + query
+    return websockets.connect(
+        url, origin=base.replace("127.0.0.1", "localhost"), additional_headers={"Cookie": cookie}
+    )
+
+
+async def test_a_pause_on_one_process_reaches_a_viewer_on_the_other(
+    two_servers, live_broadcast, host
+):
+    first, second = two_servers
+    guest = await sync_to_async(GuestFactory)(broadcast=live_broadcast, display_name="Far Away")
+    host_cookie = await session_cookie(host)
+
+    async with (
+        connect(first, live_broadcast.slug, host_cookie) as host_ws,
+        connect(second, live_broadcast.slug, guest_cookie(guest.guest_key)) as viewer_ws,
+    ):
+        console, viewer = Socket(host_ws), Socket(viewer_ws)
+        snapshot = await viewer.receive_until("snapshot")
+        assert snapshot["broadcast"]["state"] == "live"
+        await console.receive_until("snapshot")
+
+        # Presence crosses processes too: the host sees the viewer who joined elsewhere.
+        audience = await console.receive_until("audience")
+        while audience["count"] < 2:
+            audience = await console.receive_until("audience")
+        assert "Far Away" in [a["name"] for a in audience["sample"]]
+
+        await console.command("broadcast.pause", ref="p1")
+        paused = await viewer.receive_until("broadcast.state")
+        assert paused["state"] == "paused"
+        assert paused["seq"] > snapshot["seq"]
+        seqs = [f["seq"] for f in viewer.frames[1:] if "seq" in f]
+        assert seqs == list(range(snapshot["seq"] + 1, paused["seq"] + 1))
+        epoch, seen = snapshot["epoch"], paused["seq"]
+
+    # The replay log is shared: a viewer reconnecting to the other process resumes.
+    async with connect(first, live_broadcast.slug, host_cookie) as host_ws:
+        console = Socket(host_ws)
+        await console.receive_until("snapshot")
+        await console.command("broadcast.resume", ref="r1")
+    async with connect(
+        first, live_broadcast.slug, guest_cookie(guest.guest_key), f"?epoch={epoch}&since={seen}"
+    ) as viewer_ws:
+        viewer = Socket(viewer_ws)
+        resumed = await viewer.receive_until("broadcast.state")
+        assert resumed["state"] == "live"
+        assert viewer.frames[0]["type"] != "snapshot"
+        assert viewer.frames[0]["seq"] == seen + 1
