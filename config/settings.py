@@ -182,14 +182,20 @@ LIVE_AUDIENCE_SAMPLE_SIZE = 24
 # LIVE_COMMAND_BURST; beyond that they get error/rate_limited.
 LIVE_COMMAND_RATE = 5
 LIVE_COMMAND_BURST = 20
+# WebRTC signalling is chattier: a host answers every viewer's offer and ICE candidates.
+LIVE_SIGNAL_RATE = 100
+LIVE_SIGNAL_BURST = 400
 
 # --- Media plane ------------------------------------------------------------
 MEDIA_BACKEND = env_str("MEDIA_BACKEND", "mesh")
 if MEDIA_BACKEND not in {"mesh", "janus"}:
     raise ImproperlyConfigured(f"MEDIA_BACKEND must be 'mesh' or 'janus'; got {MEDIA_BACKEND!r}")
+# A mesh session: how many viewers the host's browser sends video to, one upload each.
+MESH_MAX_VIEWERS = env_int("PRIMETIME_MESH_MAX_VIEWERS", 25, minimum=1)
 JANUS_URL = env_str("JANUS_URL")
-if MEDIA_BACKEND == "janus" and not JANUS_URL:
-    raise ImproperlyConfigured("MEDIA_BACKEND=janus needs JANUS_URL")
+if MEDIA_BACKEND == "janus":
+    # The Janus VideoRoom backend is a later step (broadcasts/media.py has the interface).
+    raise ImproperlyConfigured("MEDIA_BACKEND=janus is not available yet; use mesh")
 # Comma-separated STUN/TURN URLs; TURN credentials are shared by all of them.
 ICE_SERVER_URLS = env_list("PRIMETIME_ICE_URLS", [])
 ICE_USERNAME = env_str("PRIMETIME_ICE_USERNAME")

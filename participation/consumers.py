@@ -10,7 +10,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
-from broadcasts.errors import DomainError
+from broadcasts.errors import DomainError, Forbidden
 from broadcasts.models import Broadcast
 
 from . import services
@@ -150,7 +150,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # Fresh from the database: a role may have changed since the page opened.
         attendee = Attendee.objects.select_related("broadcast", "user").get(pk=self.attendee.pk)
         if not command.allows(attendee):
-            raise DomainError("You are not allowed to do that here.", code="forbidden")
+            raise Forbidden("You are not allowed to do that here.")
         return command.handler(
             CommandContext(broadcast=attendee.broadcast, attendee=attendee), data
         )

@@ -3,12 +3,16 @@
 import hashlib
 
 from django.conf import settings
+from django.db.models import Q
 from django.urls import reverse
 
+from broadcasts.media import Participant, media_backend
 from broadcasts.models import Broadcast
 from broadcasts.selectors import broadcast_public_data
 
 from .models import Attendee, Role
+
+STAGE_ROLES = (Role.HOST, Role.SPEAKER)
 
 
 def initials(name: str) -> str:
@@ -48,7 +52,7 @@ def attendee_private(attendee: Attendee) -> dict:
 
 
 def stage_attendees(*, broadcast: Broadcast) -> list[dict]:
-    on_stage = Attendee.objects.filter(broadcast=broadcast, role__in=[Role.HOST, Role.SPEAKER])
+    on_stage = Attendee.objects.filter(broadcast=broadcast, role__in=STAGE_ROLES)
     # The main host first, then co-hosts, then speakers in the order they came on.
     ordered = sorted(
         on_stage,
@@ -65,14 +69,24 @@ def audience_summary(*, broadcast: Broadcast, sample_size: int) -> dict:
     return {"count": count, "sample": sample}
 
 
+def media_participant(attendee: Attendee) -> Participant:
+    """The attendee as the media backend sees them: on stage, or a viewer with a rank."""
+    if attendee.role in STAGE_ROLES:
+        return Participant(id=attendee.pk, on_stage=True)
+    earlier = (
+        Attendee.objects.filter(broadcast_id=attendee.broadcast_id, connections__gt=0)
+        .exclude(role__in=STAGE_ROLES)
+        .filter(
+            Q(joined_at__lt=attendee.joined_at)
+            | Q(joined_at=attendee.joined_at, pk__lt=attendee.pk)
+        )
+        .count()
+    )
+    return Participant(id=attendee.pk, on_stage=False, viewer_rank=earlier)
+
+
 def media_config(*, attendee: Attendee) -> dict:
-    ice_servers = []
-    if settings.ICE_SERVER_URLS:
-        server = {"urls": settings.ICE_SERVER_URLS}
-        if settings.ICE_USERNAME:
-            server |= {"username": settings.ICE_USERNAME, "credential": settings.ICE_CREDENTIAL}
-        ice_servers.append(server)
-    return {"backend": settings.MEDIA_BACKEND, "ice_servers": ice_servers}
+    return media_backend().session(participant=media_participant(attendee))
 
 
 def live_snapshot(*, broadcast: Broadcast, attendee: Attendee) -> dict:

@@ -1,0 +1,97 @@
+"""Media backends: how WebRTC media flows for a broadcast (DESIGN section 5).
+
+Django is the control plane. A backend says what a page needs to join the media of a
+broadcast (ICE servers, whether it publishes, whom it receives from, whether there is
+room for it) and which signalling it allows. Pages and the participation code only
+talk to this interface, so an SFU backend plugs in beside `mesh`.
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from .errors import Conflict, Forbidden
+
+SIGNAL_KINDS = ("request", "offer", "answer", "candidate", "bye")
+
+
+@dataclass(frozen=True)
+class Participant:
+    """What a backend needs to know of a person in a broadcast."""
+
+    id: int
+    on_stage: bool
+    # Among viewers online now, how many came before this one (None for stage members).
+    viewer_rank: int | None = None
+
+
+def ice_servers() -> list[dict]:
+    if not settings.ICE_SERVER_URLS:
+        return []
+    server: dict = {"urls": list(settings.ICE_SERVER_URLS)}
+    if settings.ICE_USERNAME:
+        server |= {"username": settings.ICE_USERNAME, "credential": settings.ICE_CREDENTIAL}
+    return [server]
+
+
+class MediaBackend(ABC):
+    name: str
+
+    @abstractmethod
+    def session(self, *, participant: Participant) -> dict:
+        """The snapshot's `media`: everything a page needs to send or receive."""
+
+    @abstractmethod
+    def check_signal(self, *, sender: Participant, recipient: Participant, kind: str) -> None:
+        """Raise a domain error unless `sender` may send this signal to `recipient`."""
+
+
+class MeshBackend(MediaBackend):
+    """Every stage member sends straight to every viewer's browser; no media server.
+
+    Each viewer costs the host one more encoded upload, so a mesh session serves at
+    most MESH_MAX_VIEWERS viewers; the ones after that are told so.
+    """
+
+    name = "mesh"
+
+    def __init__(self, max_viewers: int):
+        self.max_viewers = max_viewers
+
+    def has_room(self, participant: Participant) -> bool:
+        return participant.on_stage or (participant.viewer_rank or 0) < self.max_viewers
+
+    def session(self, *, participant: Participant) -> dict:
+        allowed = self.has_room(participant)
+        return {
+            "backend": self.name,
+            "ice_servers": ice_servers(),
+            "publish": participant.on_stage,
+            "receive": "stage",
+            "max_viewers": self.max_viewers,
+            "allowed": allowed,
+            "message": ""
+            if allowed
+            else (
+                f"Live video is limited to {self.max_viewers} viewers in this session and "
+                "it is full right now. Stay on this page: video starts as soon as a place frees up."
+            ),
+        }
+
+    def check_signal(self, *, sender: Participant, recipient: Participant, kind: str) -> None:
+        if sender.id == recipient.id:
+            raise Forbidden("A signal goes to another person.")
+        # Media flows between the stage and everyone else, and among the stage.
+        if not (sender.on_stage or recipient.on_stage):
+            raise Forbidden("Signals go to or from someone on stage.")
+        if kind == "request" and not self.has_room(sender):
+            raise Conflict("Live video is full in this session; try again in a moment.")
+
+
+BACKENDS = {"mesh": lambda: MeshBackend(settings.MESH_MAX_VIEWERS)}
+
+
+def media_backend() -> MediaBackend:
+    # Settings refuse any MEDIA_BACKEND without an entry here.
+    return BACKENDS[settings.MEDIA_BACKEND]()
