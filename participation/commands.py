@@ -33,6 +33,7 @@ class Command:
     handler: Handler
     roles: frozenset[str] | None  # None: anyone in the broadcast
     fields: type[serializers.Serializer]
+    rate: str  # which of the connection's rate limits it draws on: "command" or "signal"
 
     def allows(self, attendee: Attendee) -> bool:
         return self.roles is None or attendee.role in self.roles
@@ -46,6 +47,7 @@ def live_command(
     *,
     roles: set[str] | None = None,
     fields: type[serializers.Serializer] = NoFields,
+    rate: str = "command",
 ) -> Callable[[Handler], Handler]:
     """Register `handler(context, data)` for the command `name`.
 
@@ -57,7 +59,11 @@ def live_command(
         if name in REGISTRY:
             raise RuntimeError(f"live command {name!r} registered twice")
         REGISTRY[name] = Command(
-            name=name, handler=handler, roles=frozenset(roles) if roles else None, fields=fields
+            name=name,
+            handler=handler,
+            roles=frozenset(roles) if roles else None,
+            fields=fields,
+            rate=rate,
         )
         return handler
 
@@ -65,3 +71,4 @@ def live_command(
 
 
 HOSTS = {Role.HOST}
+STAGE = {Role.HOST, Role.SPEAKER}

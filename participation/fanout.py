@@ -350,6 +350,16 @@ def bus() -> EventBus:
         return _bus
 
 
+def send_private(attendee_id: int, payload: dict) -> None:
+    """Send an event to one attendee's open pages only, through the channel layer."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    async_to_sync(get_channel_layer().group_send)(
+        names.attendee_group(attendee_id), {"type": "live.private", "frame": encode(payload)}
+    )
+
+
 def publish_on_commit(slug: str, payload: dict) -> None:
     """Publish a public event of a broadcast once the current transaction commits."""
     transaction.on_commit(lambda: bus().publish(slug, payload), robust=True)

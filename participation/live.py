@@ -1,9 +1,57 @@
-"""Live commands every attendee may send."""
+"""Live commands every attendee may send, and the WebRTC signalling path."""
 
-from .commands import CommandContext, live_command
+from rest_framework import serializers
+
+from broadcasts.media import SIGNAL_KINDS
+
+from . import services
+from .commands import STAGE, CommandContext, live_command
 
 
 @live_command("ping")
 def ping(context: CommandContext, data: dict) -> None:
     """The client's heartbeat: an ack proves the socket and the server are alive."""
     return None
+
+
+class IceCandidate(serializers.Serializer):
+    # Field names as RTCIceCandidate.toJSON() gives them.
+    candidate = serializers.CharField(max_length=2000, allow_blank=True, trim_whitespace=False)
+    sdpMid = serializers.CharField(max_length=64, allow_null=True, required=False)
+    sdpMLineIndex = serializers.IntegerField(
+        min_value=0, max_value=255, allow_null=True, required=False
+    )
+    usernameFragment = serializers.CharField(max_length=256, allow_null=True, required=False)
+
+
+class SignalData(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=SIGNAL_KINDS)
+    # The sender's id of one peer connection: a page may hold several.
+    pc = serializers.RegexField(r"^[A-Za-z0-9_-]{1,64}$")
+    sdp = serializers.CharField(max_length=60_000, required=False, trim_whitespace=False)
+    candidate = IceCandidate(required=False, allow_null=True)
+    reason = serializers.CharField(max_length=200, required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if attrs["kind"] in ("offer", "answer") and not attrs.get("sdp"):
+            raise serializers.ValidationError({"sdp": "An offer or answer carries its SDP."})
+        if attrs["kind"] == "candidate" and "candidate" not in attrs:
+            raise serializers.ValidationError({"candidate": "A candidate signal carries one."})
+        return attrs
+
+
+class RtcSignalFields(serializers.Serializer):
+    to = serializers.IntegerField(min_value=1)
+    data = SignalData()
+
+
+@live_command("rtc.signal", fields=RtcSignalFields, rate="signal")
+def rtc_signal(context: CommandContext, data: dict) -> None:
+    services.rtc_signal_send(
+        broadcast=context.broadcast, sender=context.attendee, to=data["to"], data=data["data"]
+    )
+
+
+@live_command("media.ready", roles=STAGE)
+def media_ready(context: CommandContext, data: dict) -> None:
+    services.media_publisher_ready(broadcast=context.broadcast, attendee=context.attendee)

@@ -52,7 +52,12 @@ def attendee_private(attendee: Attendee) -> dict:
 
 
 def stage_attendees(*, broadcast: Broadcast) -> list[dict]:
-    on_stage = Attendee.objects.filter(broadcast=broadcast, role__in=STAGE_ROLES)
+    """Who is on stage: the host, co-hosts while their console is open, and speakers."""
+    on_stage = Attendee.objects.filter(broadcast=broadcast).filter(
+        Q(role=Role.SPEAKER)
+        | Q(role=Role.HOST, user_id=broadcast.host_id)
+        | Q(role=Role.HOST, connections__gt=0)
+    )
     # The main host first, then co-hosts, then speakers in the order they came on.
     ordered = sorted(
         on_stage,
@@ -69,10 +74,12 @@ def audience_summary(*, broadcast: Broadcast, sample_size: int) -> dict:
     return {"count": count, "sample": sample}
 
 
-def media_participant(attendee: Attendee) -> Participant:
+def media_participant(attendee: Attendee, *, with_rank: bool = True) -> Participant:
     """The attendee as the media backend sees them: on stage, or a viewer with a rank."""
     if attendee.role in STAGE_ROLES:
         return Participant(id=attendee.pk, on_stage=True)
+    if not with_rank:
+        return Participant(id=attendee.pk, on_stage=False)
     earlier = (
         Attendee.objects.filter(broadcast_id=attendee.broadcast_id, connections__gt=0)
         .exclude(role__in=STAGE_ROLES)

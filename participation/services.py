@@ -8,13 +8,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from broadcasts.errors import Forbidden, InvalidInput, NotFound
-from broadcasts.models import Audience, Broadcast
+from broadcasts.errors import Conflict, Forbidden, InvalidInput, NotFound
+from broadcasts.media import media_backend
+from broadcasts.models import Audience, Broadcast, BroadcastState
 from broadcasts.selectors import AnyUser, broadcast_for_audience, user_is_host
 
-from .fanout import bus, publish_on_commit
+from .fanout import bus, publish_on_commit, send_private
 from .models import Attendee, Role
-from .selectors import audience_summary, stage_attendees
+from .selectors import attendee_public, audience_summary, media_participant, stage_attendees
 
 DISPLAY_NAME_MAX = 60
 
@@ -105,10 +106,12 @@ def attendee_for_connection(*, slug: str, user: AnyUser, guest_key: uuid.UUID | 
 
 
 def attendee_connected(*, attendee: Attendee) -> None:
-    now = timezone.now()
-    Attendee.objects.filter(pk=attendee.pk).update(
-        connections=F("connections") + 1, last_seen_at=now, left_at=None
-    )
+    """One more page of this attendee is open (presence counts every page)."""
+    with transaction.atomic():
+        Attendee.objects.filter(pk=attendee.pk).update(
+            connections=F("connections") + 1, last_seen_at=timezone.now(), left_at=None
+        )
+        _stage_presence_changed(attendee, online=True)
 
 
 def attendee_disconnected(*, attendee: Attendee) -> None:
@@ -118,6 +121,17 @@ def attendee_disconnected(*, attendee: Attendee) -> None:
             connections=F("connections") - 1, last_seen_at=now
         )
         Attendee.objects.filter(pk=attendee.pk, connections=0).update(left_at=now)
+        _stage_presence_changed(attendee, online=False)
+
+
+def _stage_presence_changed(attendee: Attendee, *, online: bool) -> None:
+    # A co-host is on stage while their console is open: their first page opening or
+    # their last one closing changes the stage for everyone.
+    current = Attendee.objects.select_related("broadcast").get(pk=attendee.pk)
+    if current.role != Role.HOST or current.user_id == current.broadcast.host_id:
+        return
+    if current.connections == (1 if online else 0):
+        _publish_stage(current.broadcast)
 
 
 def audience_publish(*, broadcast_id: int) -> None:
@@ -127,3 +141,28 @@ def audience_publish(*, broadcast_id: int) -> None:
         raise NotFound("The broadcast is gone.")
     summary = audience_summary(broadcast=broadcast, sample_size=settings.LIVE_AUDIENCE_SAMPLE_SIZE)
     bus().publish(broadcast.slug, {"type": "audience", **summary})
+
+
+def rtc_signal_send(*, broadcast: Broadcast, sender: Attendee, to: int, data: dict) -> None:
+    """Relay WebRTC signalling (a request, offer, answer, ICE candidate or bye) to one
+    peer of the same broadcast, as the media backend allows. Media never passes here."""
+    recipient = Attendee.objects.filter(pk=to, broadcast_id=broadcast.pk).first()
+    if recipient is None:
+        raise NotFound("There is no such person in this broadcast.")
+    kind = data["kind"]
+    if kind == "request" and broadcast.state not in (BroadcastState.LIVE, BroadcastState.PAUSED):
+        raise Conflict("The broadcast is not live.")
+    media_backend().check_signal(
+        sender=media_participant(sender, with_rank=kind == "request"),
+        recipient=media_participant(recipient),
+        kind=kind,
+    )
+    send_private(recipient.pk, {"type": "rtc.signal", "from": sender.pk, "data": data})
+
+
+def media_publisher_ready(*, broadcast: Broadcast, attendee: Attendee) -> None:
+    """A stage member's page is ready to send media: viewers connect (again) to it,
+    which is how a reloaded host console gets its audience back at once."""
+    if broadcast.state == BroadcastState.ENDED:
+        raise Conflict("The broadcast has ended.")
+    bus().publish(broadcast.slug, {"type": "media.ready", "attendee": attendee_public(attendee)})

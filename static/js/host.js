@@ -1,11 +1,19 @@
 import { LiveSocket } from './live.js';
+import { MeshPublisher } from './mesh.js';
+import { StageMedia } from './stage.js';
 import { applyEvent, fromSnapshot } from './state.js';
+import { canShareScreen, Studio } from './studio.js';
 import { bound, renderCommon, renderConnection } from './ui.js';
 
 const root = document.getElementById('broadcast');
 const buttons = [...root.querySelectorAll('button[data-action]')];
 const errorBox = bound(root, 'error');
+const control = (name) => root.querySelector(`[data-studio="${name}"]`);
+const stageMedia = new StageMedia(bound(root, 'stage'));
 let state = null;
+let publisher = null;
+let announced = false;
+let sendingTo = 0;
 
 // Which buttons each state offers (the server's transition table has the last word).
 const OFFERS = {
@@ -17,15 +25,62 @@ const OFFERS = {
 };
 
 const HELP = {
-  draft: 'Not announced yet. Going live opens it to the audience now.',
-  scheduled: 'Viewers in the waiting room see the broadcast as soon as you go live.',
+  draft: 'Not announced yet. Check your camera and sound; going live opens the broadcast to the audience now.',
+  scheduled: 'Check your camera and sound. Viewers in the waiting room see you as soon as you go live.',
   live: 'You are live.',
-  paused: 'Viewers see the paused screen until you resume.',
-  ended: 'This broadcast has ended.',
+  paused: 'Viewers see the paused screen and receive no video or sound until you resume.',
+  ended: 'This broadcast has ended. Camera and microphone are off.',
 };
+
+const running = () => state && ['live', 'paused'].includes(state.broadcast.state);
+
+const studio = new Studio({
+  onTrack(kind, track) {
+    if (publisher) publisher.setTrack(kind, track);
+  },
+  onChange: renderStudio,
+  onError(message) {
+    bound(root, 'media-error').textContent = message;
+    bound(root, 'media-problem').hidden = !message;
+  },
+});
+
+function renderStudio() {
+  const mic = control('mic');
+  mic.setAttribute('aria-pressed', String(studio.micOn && Boolean(studio.audio)));
+  mic.disabled = !studio.audio;
+  const camera = control('camera');
+  camera.setAttribute('aria-pressed', String(studio.cameraOn && Boolean(studio.camera)));
+  const screen = control('screen');
+  screen.hidden = !canShareScreen() || state?.broadcast.state === 'ended';
+  screen.setAttribute('aria-pressed', String(Boolean(studio.screen)));
+  control('switch').hidden = !(studio.devices.videoinput.length > 1 || /Android|iPhone|iPad/i.test(navigator.userAgent));
+  for (const kind of ['videoinput', 'audioinput']) {
+    const select = control(kind);
+    const current = studio.current(kind);
+    const options = studio.devices[kind].map((device, index) => {
+      const option = new Option(device.label || `${kind === 'videoinput' ? 'Camera' : 'Microphone'} ${index + 1}`, device.deviceId);
+      option.selected = device.deviceId === current;
+      return option;
+    });
+    select.replaceChildren(...options);
+    select.disabled = options.length === 0;
+  }
+  if (state) stageMedia.attach(state.me.id, studio.preview, { local: true });
+}
+
+function renderReach() {
+  const reach = bound(root, 'media-reach');
+  const media = state.media;
+  const limit = media.backend === 'mesh'
+    ? `Mesh mode: your browser sends video to each viewer directly, up to ${media.max_viewers} viewers.`
+    : '';
+  reach.textContent = running() ? `Sending video to ${sendingTo} viewer${sendingTo === 1 ? '' : 's'}. ${limit}` : limit;
+}
 
 function render() {
   renderCommon(root, state);
+  stageMedia.sync();
   const current = state.broadcast.state;
   const offered = OFFERS[current];
   const focused = document.activeElement;
@@ -39,6 +94,34 @@ function render() {
     if (next) next.focus();
   }
   bound(root, 'state-help').textContent = HELP[current];
+  bound(root, 'on-air').hidden = current !== 'live';
+  renderReach();
+}
+
+function syncMedia() {
+  if (!publisher) {
+    publisher = new MeshPublisher(socket, {
+      iceServers: state.media.ice_servers,
+      onPeersChange(count) {
+        sendingTo = count;
+        if (state) renderReach();
+      },
+    });
+    publisher.setTrack('audio', studio.audio);
+    publisher.setTrack('video', studio.videoTrack);
+  }
+  const current = state.broadcast.state;
+  publisher.setSending(current === 'live');
+  if (current === 'ended') {
+    publisher.closeAll();
+    studio.stop();
+    stageMedia.clear();
+  }
+  // After a reload, tell viewers this console sends again so they reconnect at once.
+  if (!announced && running()) {
+    announced = true;
+    socket.send('media.ready').catch(() => {});
+  }
 }
 
 for (const button of buttons) {
@@ -54,13 +137,31 @@ for (const button of buttons) {
   });
 }
 
+control('mic').addEventListener('click', () => studio.toggleMic());
+control('camera').addEventListener('click', () => studio.toggleCamera());
+control('screen').addEventListener('click', () => studio.toggleScreen());
+control('switch').addEventListener('click', () => studio.switchCamera());
+control('retry').addEventListener('click', () => studio.start());
+for (const kind of ['videoinput', 'audioinput']) {
+  control(kind).addEventListener('change', (event) => studio.choose(kind, event.target.value));
+}
+
 const socket = new LiveSocket(root.dataset.livePath, {
   onSnapshot(snapshot) {
     state = fromSnapshot(snapshot);
     render();
+    renderStudio();
+    syncMedia();
   },
   onEvent(event) {
-    if (state && applyEvent(state, event)) render();
+    if (event.type === 'rtc.signal') {
+      if (publisher && running()) publisher.handleSignal(event.from, event.data);
+      return;
+    }
+    if (state && applyEvent(state, event)) {
+      render();
+      if (event.type === 'broadcast.state') syncMedia();
+    }
   },
   onStatus(status) {
     renderConnection(root, status);
@@ -68,3 +169,4 @@ const socket = new LiveSocket(root.dataset.livePath, {
 });
 
 socket.connect();
+if (root.dataset.state !== 'ended') studio.start();

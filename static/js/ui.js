@@ -49,22 +49,44 @@ export function renderAudience(list, state) {
   list.replaceChildren(...tiles);
 }
 
+// Stage tiles are kept across renders (keyed by attendee) so their <video> elements,
+// and the media playing in them, survive every state change.
+function stageTile(attendee) {
+  const tile = document.createElement('li');
+  tile.className = 'stage-tile';
+  tile.dataset.attendee = attendee.id;
+  tile.dataset.media = 'none';
+  tile.setAttribute('role', 'img');
+  const video = document.createElement('video');
+  video.playsInline = true;
+  video.autoplay = true;
+  const img = document.createElement('img');
+  img.className = 'tile-avatar';
+  img.alt = '';
+  const status = document.createElement('span');
+  status.className = 'tile-status';
+  const name = document.createElement('span');
+  name.className = 'name';
+  tile.append(video, img, status, name);
+  return tile;
+}
+
 export function renderStage(list, state) {
+  const existing = new Map([...list.children].map((tile) => [Number(tile.dataset.attendee), tile]));
   const tiles = state.stage.map((attendee) => {
-    const tile = document.createElement('li');
+    const tile = existing.get(attendee.id) || stageTile(attendee);
     tile.className = `stage-tile role-${attendee.role}`;
-    tile.setAttribute('role', 'img');
     tile.setAttribute('aria-label', attendee.name);
-    const img = document.createElement('img');
-    img.src = attendee.avatar;
-    img.alt = '';
-    const name = document.createElement('span');
-    name.className = 'name';
-    name.textContent = attendee.name;
-    tile.append(img, name);
+    tile.querySelector('.tile-avatar').src = attendee.avatar;
+    tile.querySelector('.name').textContent = attendee.name;
     return tile;
   });
-  list.replaceChildren(...tiles);
+  // Move only what changed, so playing videos are not detached.
+  tiles.forEach((tile, index) => {
+    if (list.children[index] !== tile) list.insertBefore(tile, list.children[index] || null);
+  });
+  for (const tile of [...list.children]) if (!tiles.includes(tile)) tile.remove();
+  list.dataset.count = tiles.length;
 }
 
 export function renderCommon(root, state) {

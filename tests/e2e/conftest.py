@@ -30,7 +30,7 @@ def allow_orm_beside_playwright(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def browser():
+def playwright():
     # Module-scoped: Playwright's sync API keeps an event loop in this thread while it
     # runs, which would stop the async tests that run after the browser tests.
     if not shutil.which(CHROMIUM):
@@ -38,11 +38,16 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+        yield playwright
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
+    yield browser
+    browser.close()
 
 
 @pytest.fixture
@@ -57,9 +62,14 @@ def new_page(browser, request):
     """Pages in separate browser contexts (separate people); a screenshot of each at the end."""
     contexts = []
 
-    def open_page(*, viewport=None):
-        context = browser.new_context(viewport=viewport or {"width": 1280, "height": 800})
+    def open_page(*, viewport=None, device=None, init_script=None):
+        options = (
+            dict(device) if device else {"viewport": viewport or {"width": 1280, "height": 800}}
+        )
+        context = browser.new_context(**options)
         contexts.append(context)
+        if init_script:
+            context.add_init_script(init_script)
         page = context.new_page()
         page.set_default_timeout(8000)
         return page

@@ -4,7 +4,7 @@ import json
 import uuid
 from contextlib import asynccontextmanager
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.test import Client
@@ -61,7 +61,7 @@ class LiveClient:
         return await self.communicator.receive_nothing(timeout=timeout)
 
 
-@sync_to_async
+@database_sync_to_async
 def session_cookie(user) -> str:
     client = Client()
     client.force_login(user)

@@ -6,7 +6,7 @@ import json
 import pytest
 import redis
 import websockets
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
 
 from tests.factories import GuestFactory
@@ -66,7 +66,9 @@ async def test_a_pause_on_one_process_reaches_a_viewer_on_the_other(
     two_servers, live_broadcast, host
 ):
     first, second = two_servers
-    guest = await sync_to_async(GuestFactory)(broadcast=live_broadcast, display_name="Far Away")
+    guest = await database_sync_to_async(GuestFactory)(
+        broadcast=live_broadcast, display_name="Far Away"
+    )
     host_cookie = await session_cookie(host)
 
     async with (

@@ -1,0 +1,128 @@
+// Media on the stage tiles: streams into <video> elements, autoplay rules, the loading
+// state until the first frame, and what to say when video cannot be had.
+
+const STATUS_TEXT = {
+  connecting: 'Connecting video…',
+  retrying: 'Reconnecting video…',
+  waiting: 'Waiting for video…',
+  off: 'Camera off',
+};
+
+export class StageMedia {
+  constructor(list, { unmuteButton = null } = {}) {
+    this.list = list;
+    this.unmuteButton = unmuteButton;
+    this.streams = new Map(); // attendee id -> MediaStream
+    this.states = new Map(); // attendee id -> [state, message]
+    this.soundBlocked = false;
+    this.local = new Set(); // our own preview: muted and mirrored
+    this.frames = new Map(); // tile -> frames decoded at the last look
+    if (unmuteButton) unmuteButton.addEventListener('click', () => this.unmute());
+    // A sender that stops sending (camera off, paused) leaves the last frame frozen:
+    // notice it and show the person's picture instead.
+    setInterval(() => this.watchFrames(), 1500);
+  }
+
+  watchFrames() {
+    for (const tile of this.list.children) {
+      const video = tile.querySelector('video');
+      if (!video.srcObject || !['playing', 'stalled'].includes(tile.dataset.media)) continue;
+      const frames = video.getVideoPlaybackQuality().totalVideoFrames;
+      const moving = frames !== this.frames.get(tile);
+      this.frames.set(tile, frames);
+      const next = moving || !video.srcObject.getVideoTracks().length ? 'playing' : 'stalled';
+      if (next !== tile.dataset.media) {
+        tile.dataset.media = next;
+        this.sync();
+      }
+    }
+  }
+
+  tile(attendeeId) {
+    return this.list.querySelector(`[data-attendee="${attendeeId}"]`);
+  }
+
+  attach(attendeeId, stream, { local = false } = {}) {
+    this.streams.set(attendeeId, stream);
+    if (local) this.local.add(attendeeId);
+    this.sync();
+  }
+
+  detach(attendeeId) {
+    this.streams.delete(attendeeId);
+    this.states.delete(attendeeId);
+    this.sync();
+  }
+
+  setState(attendeeId, state, message = '') {
+    this.states.set(attendeeId, [state, message]);
+    this.sync();
+  }
+
+  clear() {
+    this.streams.clear();
+    this.states.clear();
+    this.sync();
+  }
+
+  // Called after every render: tiles may have been added or removed.
+  sync() {
+    for (const tile of this.list.children) {
+      const id = Number(tile.dataset.attendee);
+      const video = tile.querySelector('video');
+      const stream = this.streams.get(id) || null;
+      if (video.srcObject !== stream) {
+        video.srcObject = stream;
+        tile.dataset.media = stream ? 'loading' : 'none';
+        if (stream) this.play(tile, video, this.local.has(id));
+      }
+      const [state, message] = this.states.get(id) || [];
+      const status = tile.querySelector('.tile-status');
+      const noVideo = stream && stream.getVideoTracks().length === 0;
+      tile.classList.toggle('no-video', Boolean(noVideo) || tile.dataset.media === 'stalled');
+      if (state === 'failed' || state === 'full' || state === 'error') {
+        tile.dataset.media = 'failed';
+        status.textContent = message;
+      } else if (noVideo || tile.dataset.media === 'stalled') {
+        status.textContent = STATUS_TEXT.off;
+      } else if (tile.dataset.media === 'playing') {
+        status.textContent = '';
+      } else {
+        status.textContent = STATUS_TEXT[state] || (stream ? STATUS_TEXT.connecting : '');
+      }
+    }
+  }
+
+  play(tile, video, local) {
+    tile.classList.toggle('mirrored', local);
+    video.onplaying = () => {
+      tile.dataset.media = 'playing';
+      this.sync();
+    };
+    if (local) {
+      video.muted = true; // never hear yourself
+      video.play().catch(() => {});
+      return;
+    }
+    video.muted = this.soundBlocked;
+    video.play().catch((error) => {
+      if (error.name !== 'NotAllowedError') return;
+      // The browser wants a gesture before sound: play muted and offer to unmute.
+      this.soundBlocked = true;
+      video.muted = true;
+      video.play().catch(() => {});
+      if (this.unmuteButton) this.unmuteButton.hidden = false;
+    });
+  }
+
+  unmute() {
+    this.soundBlocked = false;
+    for (const tile of this.list.children) {
+      const video = tile.querySelector('video');
+      if (this.local.has(Number(tile.dataset.attendee)) || !video.srcObject) continue;
+      video.muted = false;
+      video.play().catch(() => {});
+    }
+    if (this.unmuteButton) this.unmuteButton.hidden = true;
+  }
+}

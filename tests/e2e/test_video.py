@@ -1,0 +1,254 @@
+"""Live video over the mesh backend, in real Chromium with the fake camera."""
+
+import time
+from datetime import timedelta
+
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from broadcasts import services
+from tests.e2e.test_lifecycle import sign_in
+from tests.factories import BroadcastFactory, UserFactory
+
+# Test-side instruments, injected before the page's own scripts: every peer connection
+# and every captured stream is recorded so the test can read their stats.
+INSTRUMENTS = """
+(() => {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) { super(...args); window.__pcs.push(this); }
+  };
+  const devices = navigator.mediaDevices;
+  if (!devices) return;
+  const capture = devices.getUserMedia.bind(devices);
+  window.__streams = [];
+  devices.getUserMedia = async (constraints) => {
+    if (window.__refuse && (constraints.video ? window.__refuse.video : window.__refuse.audio)) {
+      throw new DOMException('refused by the test', window.__refuse.name);
+    }
+    const stream = await capture(constraints);
+    window.__streams.push(stream);
+    return stream;
+  };
+})();
+"""
+
+INBOUND_VIDEO_BYTES = """
+async () => {
+  let bytes = 0;
+  for (const pc of window.__pcs) {
+    if (pc.connectionState === 'closed') continue;
+    const stats = await pc.getStats();
+    stats.forEach((r) => {
+      if (r.type === 'inbound-rtp' && r.kind === 'video') bytes += r.bytesReceived;
+    });
+  }
+  return bytes;
+}
+"""
+
+OPEN_PEERS = "() => window.__pcs.filter((pc) => pc.connectionState !== 'closed').length"
+ALL_TRACKS_ENDED = (
+    "() => window.__streams.every((s) => s.getTracks().every((t) => t.readyState === 'ended'))"
+)
+
+
+def inbound_bytes(page: Page) -> int:
+    return page.evaluate(INBOUND_VIDEO_BYTES)
+
+
+def receiving(page: Page) -> bool:
+    first = inbound_bytes(page)
+    page.wait_for_timeout(1200)
+    return inbound_bytes(page) > first
+
+
+def still(page: Page) -> bool:
+    # Packets already on their way may still land: let them settle, then compare.
+    page.wait_for_timeout(1000)
+    first = inbound_bytes(page)
+    page.wait_for_timeout(2000)
+    return inbound_bytes(page) == first
+
+
+def wait_for(condition, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.2)
+
+
+def join_as_guest(new_page, server: str, slug: str, name: str, **page_options) -> Page:
+    page = new_page(init_script=INSTRUMENTS, **page_options)
+    page.goto(f"{server}/b/{slug}/watch/")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_role("button", name="Join").click()
+    expect(page.locator("#broadcast")).to_have_attribute("aria-busy", "false")
+    return page
+
+
+def host_video(page: Page, host_name: str):
+    tile = page.get_by_role("img", name=host_name)
+    return tile, tile.locator("video")
+
+
+def expect_host_video(page: Page, host_name: str) -> None:
+    tile, video = host_video(page, host_name)
+    expect(tile).to_have_attribute("data-media", "playing", timeout=20000)
+    assert video.evaluate("v => v.videoWidth") > 0
+    wait_for(lambda: receiving(page))
+
+
+def open_console(new_page, server: str, username: str, slug: str, **page_options) -> Page:
+    console = new_page(init_script=INSTRUMENTS, **page_options)
+    sign_in(console, server, username, f"/b/{slug}/host/")
+    # The preview runs before going live.
+    expect(console.locator("[data-bind=stage] .stage-tile.mirrored")).to_have_attribute(
+        "data-media", "playing"
+    )
+    return console
+
+
+def test_viewers_receive_the_host_live_through_pause_resume_and_end(server, new_page):
+    host = UserFactory(username="vera", first_name="Vera", last_name="Host")
+    broadcast = BroadcastFactory(host=host, slug="video", title="Video launch")
+    services.broadcast_schedule(
+        broadcast=broadcast, by=host, scheduled_start=timezone.now() + timedelta(minutes=5)
+    )
+
+    console = open_console(new_page, server, "vera", "video")
+    expect(console.get_by_text("up to 25 viewers")).to_be_visible()
+    viewers = [join_as_guest(new_page, server, "video", f"Viewer {n}") for n in range(3)]
+
+    console.get_by_role("button", name="Go live").click()
+    expect(console.get_by_text("On air")).to_be_visible()
+    for viewer in viewers:
+        expect_host_video(viewer, "Vera Host")
+        expect(viewer.get_by_role("img", name="Vera Host")).to_contain_text("Vera Host")
+    expect(console.get_by_text("Sending video to 3 viewers")).to_be_visible()
+
+    late = join_as_guest(new_page, server, "video", "Late Viewer")
+    expect_host_video(late, "Vera Host")
+    viewers.append(late)
+
+    console.get_by_role("button", name="Pause").click()
+    for viewer in viewers:
+        expect(viewer.locator("#paused-overlay")).to_be_visible()
+    for viewer in viewers:
+        assert still(viewer), "video bytes kept flowing while paused"
+
+    console.get_by_role("button", name="Resume").click()
+    for viewer in viewers:
+        expect(viewer.locator("#paused-overlay")).to_be_hidden()
+        wait_for(lambda viewer=viewer: receiving(viewer))
+
+    # A reload mid-session gets video back without the host doing anything.
+    viewers[0].reload()
+    expect_host_video(viewers[0], "Vera Host")
+
+    console.get_by_role("button", name="End broadcast").click()
+    for page in [*viewers, console]:
+        wait_for(lambda page=page: page.evaluate(OPEN_PEERS) == 0)
+    # The host's camera and microphone are released.
+    wait_for(lambda: console.evaluate(ALL_TRACKS_ENDED))
+
+
+def test_a_reloaded_console_gets_its_viewers_back(server, new_page):
+    host = UserFactory(username="rafa", first_name="Rafa", last_name="Host")
+    broadcast = BroadcastFactory(host=host, slug="reload", title="Reload")
+    services.broadcast_start(broadcast=broadcast, by=host)
+    console = open_console(new_page, server, "rafa", "reload")
+    viewer = join_as_guest(new_page, server, "reload", "Patient Viewer")
+    expect_host_video(viewer, "Rafa Host")
+
+    console.reload()
+    expect(console.locator("[data-bind=stage] .stage-tile.mirrored")).to_have_attribute(
+        "data-media", "playing"
+    )
+    expect(console.get_by_text("Sending video to 1 viewer.")).to_be_visible(timeout=15000)
+    wait_for(lambda: receiving(viewer))
+
+
+def test_host_console_on_a_phone(server, new_page, playwright):
+    host = UserFactory(username="milo", first_name="Milo", last_name="Host")
+    broadcast = BroadcastFactory(host=host, slug="mobile", title="From my phone")
+    services.broadcast_schedule(
+        broadcast=broadcast, by=host, scheduled_start=timezone.now() + timedelta(minutes=5)
+    )
+    console = open_console(new_page, server, "milo", "mobile", device=playwright.devices["Pixel 7"])
+    # Phones get no screen sharing, and one column.
+    expect(console.get_by_role("button", name="Share screen")).to_be_hidden()
+    expect(console.get_by_role("button", name="Switch camera")).to_be_visible()
+    width = console.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= console.viewport_size["width"]
+
+    viewer = join_as_guest(new_page, server, "mobile", "Desk Viewer")
+    console.get_by_role("button", name="Go live").click()
+    expect_host_video(viewer, "Milo Host")
+
+    # Muting the microphone and stopping the camera are toggles with their state.
+    microphone = console.get_by_role("button", name="Microphone")
+    microphone.click()
+    expect(microphone).to_have_attribute("aria-pressed", "false")
+    camera = console.get_by_role("button", name="Camera", exact=True)
+    camera.click()
+    expect(camera).to_have_attribute("aria-pressed", "false")
+    # Viewers see the host's picture instead of a frozen frame.
+    expect(viewer.get_by_role("img", name="Milo Host")).to_contain_text("Camera off", timeout=10000)
+    camera.click()
+    expect(camera).to_have_attribute("aria-pressed", "true")
+    expect(viewer.get_by_role("img", name="Milo Host")).not_to_contain_text(
+        "Camera off", timeout=10000
+    )
+
+
+def test_desktop_console_shares_the_screen_and_picks_devices(server, new_page):
+    host = UserFactory(username="dana", first_name="Dana", last_name="Host")
+    broadcast = BroadcastFactory(host=host, slug="desk", title="Desk")
+    services.broadcast_start(broadcast=broadcast, by=host)
+    console = open_console(new_page, server, "dana", "desk")
+    expect(console.get_by_label("Camera source")).to_be_enabled()
+    expect(console.get_by_label("Microphone source")).to_be_enabled()
+    share = console.get_by_role("button", name="Share screen")
+    expect(share).to_be_visible()
+    share.click()
+    expect(share).to_have_attribute("aria-pressed", "true")
+    share.click()
+    expect(share).to_have_attribute("aria-pressed", "false")
+
+
+def test_camera_failures_are_explained(server, new_page):
+    host = UserFactory(username="fay", first_name="Fay", last_name="Host")
+    broadcast = BroadcastFactory(host=host, slug="fail", title="Failures")
+    services.broadcast_start(broadcast=broadcast, by=host)
+
+    blocked = new_page(
+        init_script=INSTRUMENTS
+        + "window.__refuse = {video: true, audio: true, name: 'NotAllowedError'};"
+    )
+    sign_in(blocked, server, "fay", "/b/fail/host/")
+    alert = blocked.get_by_role("alert").filter(has_text="blocked")
+    expect(alert).to_be_visible()
+    # Once the person allows access, Try again gets the camera.
+    blocked.evaluate("() => { window.__refuse = null; }")
+    blocked.get_by_role("button", name="Try again").click()
+    expect(blocked.locator("[data-bind=stage] .stage-tile.mirrored")).to_have_attribute(
+        "data-media", "playing"
+    )
+    expect(alert).to_be_hidden()
+
+    # An unplugged camera: the console says so and falls back to another one.
+    blocked.evaluate(
+        "() => window.__streams.at(-1).getVideoTracks()[0].dispatchEvent(new Event('ended'))"
+    )
+    expect(blocked.get_by_role("alert")).to_contain_text("Your camera stopped")
+
+    no_camera = new_page(
+        init_script=INSTRUMENTS
+        + "window.__refuse = {video: true, audio: false, name: 'NotFoundError'};"
+    )
+    sign_in(no_camera, server, "fay", "/b/fail/host/")
+    expect(no_camera.get_by_role("alert")).to_contain_text("No camera or microphone was found")
+    expect(no_camera.get_by_role("alert")).to_contain_text("sound only")
