@@ -71,13 +71,15 @@ class MeshBackend(MediaBackend):
             "receive": "stage",
             "max_viewers": self.max_viewers,
             "allowed": allowed,
-            "message": ""
-            if allowed
-            else (
-                f"Live video is limited to {self.max_viewers} viewers in this session and "
-                "it is full right now. Stay on this page: video starts as soon as a place frees up."
-            ),
+            "message": "" if allowed else self.full_message(),
         }
+
+    def full_message(self) -> str:
+        return (
+            f"Live video is limited to {self.max_viewers} "
+            f"viewer{'' if self.max_viewers == 1 else 's'} in this session and it is full "
+            "right now. Stay on this page: video starts as soon as a place frees up."
+        )
 
     def check_signal(self, *, sender: Participant, recipient: Participant, kind: str) -> None:
         if sender.id == recipient.id:
@@ -86,7 +88,7 @@ class MeshBackend(MediaBackend):
         if not (sender.on_stage or recipient.on_stage):
             raise Forbidden("Signals go to or from someone on stage.")
         if kind == "request" and not self.has_room(sender):
-            raise Conflict("Live video is full in this session; try again in a moment.")
+            raise Conflict(self.full_message())
 
 
 BACKENDS = {"mesh": lambda: MeshBackend(settings.MESH_MAX_VIEWERS)}

@@ -32,6 +32,7 @@ const HELP = {
   ended: 'This broadcast has ended. Camera and microphone are off.',
 };
 
+const plural = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`;
 const running = () => state && ['live', 'paused'].includes(state.broadcast.state);
 
 const studio = new Studio({
@@ -73,9 +74,9 @@ function renderReach() {
   const reach = bound(root, 'media-reach');
   const media = state.media;
   const limit = media.backend === 'mesh'
-    ? `Mesh mode: your browser sends video to each viewer directly, up to ${media.max_viewers} viewers.`
+    ? `Mesh mode: your browser sends video to each viewer directly, up to ${plural(media.max_viewers, 'viewer')}.`
     : '';
-  reach.textContent = running() ? `Sending video to ${sendingTo} viewer${sendingTo === 1 ? '' : 's'}. ${limit}` : limit;
+  reach.textContent = running() ? `Sending video to ${plural(sendingTo, 'viewer')}. ${limit}` : limit;
 }
 
 function render() {

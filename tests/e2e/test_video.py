@@ -252,3 +252,20 @@ def test_camera_failures_are_explained(server, new_page):
     sign_in(no_camera, server, "fay", "/b/fail/host/")
     expect(no_camera.get_by_role("alert")).to_contain_text("No camera or microphone was found")
     expect(no_camera.get_by_role("alert")).to_contain_text("sound only")
+
+
+def test_a_viewer_beyond_the_mesh_limit_is_told_so(transactional_db, new_page):
+    from tests.servers import running_server
+
+    host = UserFactory(username="lim", first_name="Lim", last_name="Host")
+    broadcast = BroadcastFactory(host=host, slug="small", title="Small room")
+    services.broadcast_start(broadcast=broadcast, by=host)
+    with running_server("daphne", PRIMETIME_MESH_MAX_VIEWERS="1") as server:
+        console = open_console(new_page, server, "lim", "small")
+        expect(console.get_by_text("up to 1 viewer.")).to_be_visible()
+        first = join_as_guest(new_page, server, "small", "First")
+        expect_host_video(first, "Lim Host")
+        second = join_as_guest(new_page, server, "small", "Second")
+        tile = second.get_by_role("img", name="Lim Host")
+        expect(tile).to_contain_text("limited to 1 viewer in")
+        expect(tile).to_have_attribute("data-media", "failed")

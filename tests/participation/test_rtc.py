@@ -150,7 +150,7 @@ async def test_a_full_mesh_session_tells_late_viewers_and_refuses_their_requests
             "message": "",
         }
         assert second.snapshot["media"]["allowed"] is False
-        assert "limited to 1 viewers" in second.snapshot["media"]["message"]
+        assert "limited to 1 viewer in" in second.snapshot["media"]["message"]
 
         ok = await first.command("rtc.signal", to=host_id, data={"kind": "request", "pc": "a"})
         assert ok["type"] == "ack"
