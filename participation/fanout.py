@@ -14,6 +14,7 @@ import asyncio
 import collections
 import json
 import logging
+import os
 import threading
 import uuid
 import weakref
@@ -177,39 +178,55 @@ class RedisEventBus:
         return position
 
     async def start_listening(self, hub: LoopHub) -> asyncio.Task:
-        import redis.asyncio as aioredis
-
-        client = aioredis.Redis.from_url(self.url)
-        pubsub = client.pubsub(ignore_subscribe_messages=True)
-        await pubsub.psubscribe(names.EVENTS_CHANNEL_PREFIX + "*")
+        subscribed = asyncio.Event()
+        task = asyncio.create_task(self._listen(hub, subscribed), name="primetime-live-listener")
         # The subscription is confirmed before anyone reads a position, so no event
         # published after that read can be missed by this process.
-        await pubsub.get_message(timeout=5)
-        return asyncio.create_task(
-            self._listen(hub, client, pubsub), name="primetime-live-listener"
-        )
-
-    async def _listen(self, hub: LoopHub, client, pubsub) -> None:
-        prefix = len(names.EVENTS_CHANNEL_PREFIX)
         try:
-            while True:
-                message = await pubsub.get_message(timeout=None)
-                if message is None or message["type"] != "pmessage":
-                    continue
-                frame = message["data"].decode()
-                hub.enqueue(message["channel"].decode()[prefix:], seq_of(frame), frame)
-        except asyncio.CancelledError:
+            await asyncio.wait_for(subscribed.wait(), timeout=10)
+        except TimeoutError:
+            task.cancel()
             raise
-        except Exception:
-            # Events may have been lost: every local client reconnects and replays.
-            logger.exception("live event subscription lost; resyncing local connections")
-            await hub.resync_all()
-        finally:
+        return task
+
+    async def _listen(self, hub: LoopHub, subscribed: asyncio.Event) -> None:
+        import redis.asyncio as aioredis
+
+        prefix = len(names.EVENTS_CHANNEL_PREFIX)
+        while True:
+            # Named, so an operator (or a test) can tell each process's listener apart.
+            client = aioredis.Redis.from_url(self.url, client_name=listener_name())
+            pubsub = client.pubsub()
             try:
-                await pubsub.aclose()
-                await client.aclose()
-            except Exception:  # noqa: S110 - the loop may already be closing
-                pass
+                await pubsub.psubscribe(names.EVENTS_CHANNEL_PREFIX + "*")
+                while True:
+                    message = await pubsub.get_message(timeout=None)
+                    if message is None:
+                        continue
+                    if message["type"] == "psubscribe":
+                        if subscribed.is_set():
+                            # Back after losing Redis: events may have been missed, so
+                            # every local client reconnects and replays from its seq.
+                            await hub.resync_all()
+                        subscribed.set()
+                    elif message["type"] == "pmessage":
+                        frame = message["data"].decode()
+                        hub.enqueue(message["channel"].decode()[prefix:], seq_of(frame), frame)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("live event subscription lost; subscribing again")
+            finally:
+                try:
+                    await pubsub.aclose()
+                    await client.aclose()
+                except Exception:  # noqa: S110 - the loop may already be closing
+                    pass
+            await asyncio.sleep(1)
+
+
+def listener_name() -> str:
+    return f"primetime-live-{os.getpid()}"
 
 
 class LiveConnection(Protocol):

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+import redis
 from django.conf import settings
 from django.utils import timezone
 
@@ -34,3 +35,16 @@ def scheduled_broadcast(host):
 @pytest.fixture
 def live_broadcast(scheduled_broadcast, host):
     return services.broadcast_start(broadcast=scheduled_broadcast, by=host)
+
+
+# Tests of the Redis paths use the suite's Redis when it runs on one, or a local one.
+REDIS_URL = settings.REDIS_URL or "redis://127.0.0.1:6379/5"
+
+
+@pytest.fixture
+def redis_url():
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"needs Redis at {REDIS_URL}")
+    return REDIS_URL

@@ -4,27 +4,14 @@ import asyncio
 import json
 
 import pytest
-import redis
 import websockets
 from channels.db import database_sync_to_async
-from django.conf import settings
 
 from tests.factories import GuestFactory
 from tests.participation.live_client import guest_cookie, session_cookie
 from tests.servers import running_server
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-REDIS_URL = settings.REDIS_URL or "redis://127.0.0.1:6379/5"
-
-
-@pytest.fixture
-def redis_url():
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip(f"needs Redis at {REDIS_URL}")
-    return REDIS_URL
 
 
 @pytest.fixture
