@@ -269,3 +269,42 @@ def test_a_viewer_beyond_the_mesh_limit_is_told_so(transactional_db, new_page):
         tile = second.get_by_role("img", name="Lim Host")
         expect(tile).to_contain_text("limited to 1 viewer in")
         expect(tile).to_have_attribute("data-media", "failed")
+
+
+# Chromium here lets WebRTC media play with sound at once; phones and most desktop
+# browsers do not without a tap. This stands in for them: play() with sound is refused
+# until the page has seen a click, as the autoplay policy does.
+STRICT_AUTOPLAY = """
+(() => {
+  let clicked = false;
+  addEventListener('click', () => { clicked = true; }, true);
+  const play = HTMLMediaElement.prototype.play;
+  HTMLMediaElement.prototype.play = function () {
+    if (!this.muted && !clicked) {
+      return Promise.reject(new DOMException('needs a gesture', 'NotAllowedError'));
+    }
+    return play.call(this);
+  };
+})();
+"""
+
+
+def test_sound_blocked_by_the_browser_offers_tap_to_unmute(server, new_page):
+    host = UserFactory(username="sol", first_name="Sol", last_name="Host")
+    broadcast = BroadcastFactory(host=host, slug="sound", title="Sound")
+    services.broadcast_start(broadcast=broadcast, by=host)
+    open_console(new_page, server, "sol", "sound")
+
+    viewer = new_page(init_script=INSTRUMENTS + STRICT_AUTOPLAY)
+    viewer.goto(f"{server}/b/sound/watch/")
+    viewer.get_by_label("Your name").fill("Quiet")
+    viewer.get_by_label("Your name").press("Enter")
+    expect_host_video(viewer, "Sol Host")  # the picture plays anyway, muted
+    unmute = viewer.get_by_role("button", name="Tap to unmute")
+    expect(unmute).to_be_visible()
+    video = viewer.get_by_role("img", name="Sol Host").locator("video")
+    assert video.evaluate("v => v.muted") is True
+    unmute.click()
+    expect(unmute).to_be_hidden()
+    assert video.evaluate("v => v.muted") is False
+    assert video.evaluate("v => !v.paused") is True
