@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from participation.fanout import publish_on_commit
+from participation.stage import stage_clear_for_end
 
 from .errors import Conflict, Forbidden, InvalidInput
 from .models import Broadcast, BroadcastState, BroadcastTransition
@@ -78,6 +79,8 @@ def _transition(
         locked.save(
             update_fields=["state", "went_live_at", "ended_at", "scheduled_start", "updated_at"]
         )
+        if to_state == S.ENDED:
+            stage_clear_for_end(broadcast=locked)
         BroadcastTransition.objects.create(
             broadcast=locked,
             from_state=from_state,
@@ -120,7 +123,8 @@ def broadcast_resume(*, broadcast: Broadcast, by: AnyUser | None) -> Broadcast:
 
 
 def broadcast_end(*, broadcast: Broadcast, by: AnyUser | None) -> Broadcast:
-    """End for good: viewers see the end screen with the call-to-action."""
+    """End for good: viewers see the end screen with the call-to-action; pending requests
+    to speak expire and every speaker's call ends."""
     return _transition(broadcast=broadcast, action="end", by=by)
 
 

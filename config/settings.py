@@ -182,6 +182,10 @@ LIVE_AUDIENCE_SAMPLE_SIZE = 24
 # LIVE_COMMAND_BURST; beyond that they get error/rate_limited.
 LIVE_COMMAND_RATE = 5
 LIVE_COMMAND_BURST = 20
+# A requester or speaker with no page open for this long has left: their request
+# expires, or their call ends. Shorter than that is a reload or a network blip.
+SPEAK_REQUEST_GRACE_SECONDS = env_int("PRIMETIME_SPEAK_GRACE_SECONDS", 20, minimum=1)
+SPEAK_REQUEST_SWEEP_SECONDS = 5
 # WebRTC signalling is chattier: a host answers every viewer's offer and ICE candidates.
 LIVE_SIGNAL_RATE = 100
 LIVE_SIGNAL_BURST = 400

@@ -320,6 +320,22 @@ class LoopHub:
                 except Exception:
                     logger.exception("could not publish the audience of broadcast %s", broadcast_id)
 
+    async def _sweep_absent(self) -> None:
+        # Requests of people who left, and speakers who dropped off, are let go after a
+        # grace period. Every process sweeps; the moves are idempotent under their locks.
+        from channels.db import database_sync_to_async
+
+        from .stage import speak_requests_sweep_absent
+
+        while True:
+            await asyncio.sleep(settings.SPEAK_REQUEST_SWEEP_SECONDS)
+            try:
+                await database_sync_to_async(speak_requests_sweep_absent)(
+                    grace_seconds=settings.SPEAK_REQUEST_GRACE_SECONDS
+                )
+            except Exception:
+                logger.exception("could not sweep the requests of absent attendees")
+
 
 class _Hubs:
     """One LoopHub per running event loop (a server process has one; tests have many)."""
@@ -375,6 +391,10 @@ def send_private(attendee_id: int, payload: dict) -> None:
     async_to_sync(get_channel_layer().group_send)(
         names.attendee_group(attendee_id), {"type": "live.private", "frame": encode(payload)}
     )
+
+
+def send_private_on_commit(attendee_id: int, payload: dict) -> None:
+    transaction.on_commit(lambda: send_private(attendee_id, payload), robust=True)
 
 
 def publish_on_commit(slug: str, payload: dict) -> None:

@@ -4,8 +4,9 @@ from rest_framework import serializers
 
 from broadcasts.media import SIGNAL_KINDS
 
-from . import services
-from .commands import STAGE, CommandContext, live_command
+from . import services, stage
+from .commands import HOSTS, STAGE, CommandContext, live_command
+from .models import Role
 
 
 @live_command("ping")
@@ -55,3 +56,70 @@ def rtc_signal(context: CommandContext, data: dict) -> None:
 @live_command("media.ready", roles=STAGE)
 def media_ready(context: CommandContext, data: dict) -> None:
     services.media_publisher_ready(broadcast=context.broadcast, attendee=context.attendee)
+
+
+VIEWERS = {Role.VIEWER}
+SPEAKERS = {Role.SPEAKER}
+
+
+class AttendeeField(serializers.Serializer):
+    attendee = serializers.IntegerField(min_value=1)
+
+
+@live_command("hand.raise", roles=VIEWERS)
+def hand_raise(context: CommandContext, data: dict) -> None:
+    stage.hand_raise(attendee=context.attendee)
+
+
+@live_command("hand.cancel", roles=VIEWERS)
+def hand_cancel(context: CommandContext, data: dict) -> None:
+    stage.hand_cancel(attendee=context.attendee)
+
+
+@live_command("hand.approve", roles=HOSTS, fields=AttendeeField)
+def hand_approve(context: CommandContext, data: dict) -> None:
+    stage.hand_approve(
+        broadcast=context.broadcast, attendee_id=data["attendee"], by=context.attendee.user
+    )
+
+
+@live_command("hand.decline", roles=HOSTS, fields=AttendeeField)
+def hand_decline(context: CommandContext, data: dict) -> None:
+    stage.hand_decline(
+        broadcast=context.broadcast, attendee_id=data["attendee"], by=context.attendee.user
+    )
+
+
+@live_command("hand.lower_all", roles=HOSTS)
+def hand_lower_all(context: CommandContext, data: dict) -> dict:
+    lowered = stage.hands_lower_all(broadcast=context.broadcast, by=context.attendee.user)
+    return {"lowered": lowered}
+
+
+@live_command("stage.leave", roles=SPEAKERS)
+def stage_leave(context: CommandContext, data: dict) -> None:
+    stage.stage_leave(attendee=context.attendee)
+
+
+@live_command("stage.remove", roles=HOSTS, fields=AttendeeField)
+def stage_remove(context: CommandContext, data: dict) -> None:
+    stage.stage_remove(
+        broadcast=context.broadcast, attendee_id=data["attendee"], by=context.attendee.user
+    )
+
+
+@live_command("stage.invite", roles=HOSTS, fields=AttendeeField)
+def stage_invite(context: CommandContext, data: dict) -> None:
+    stage.stage_invite(
+        broadcast=context.broadcast, attendee_id=data["attendee"], by=context.attendee.user
+    )
+
+
+@live_command("invitation.accept", roles=VIEWERS)
+def invitation_accept(context: CommandContext, data: dict) -> None:
+    stage.invitation_accept(attendee=context.attendee)
+
+
+@live_command("invitation.decline", roles=VIEWERS)
+def invitation_decline(context: CommandContext, data: dict) -> None:
+    stage.invitation_decline(attendee=context.attendee)

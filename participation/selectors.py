@@ -10,7 +10,8 @@ from broadcasts.media import Participant, media_backend
 from broadcasts.models import Broadcast
 from broadcasts.selectors import broadcast_public_data
 
-from .models import Attendee, Role
+from .models import Attendee, Role, SpeakRequest
+from .models import SpeakRequestState as R
 
 STAGE_ROLES = (Role.HOST, Role.SPEAKER)
 
@@ -45,7 +46,7 @@ def attendee_private(attendee: Attendee) -> dict:
         **attendee_public(attendee),
         "guest": attendee.is_guest,
         "widget_closed": attendee.widget_closed,
-        "request": None,
+        "request": request_private(active_request(attendee=attendee)),
         "liked": False,
         "rating": None,
     }
@@ -64,6 +65,50 @@ def stage_attendees(*, broadcast: Broadcast) -> list[dict]:
         key=lambda a: (a.user_id != broadcast.host_id, a.role != Role.HOST, a.joined_at, a.pk),
     )
     return [attendee_public(a) for a in ordered]
+
+
+def request_private(request: SpeakRequest | None) -> dict | None:
+    """A request as its requester sees it (the snapshot's `me.request`)."""
+    if request is None:
+        return None
+    return {
+        "id": request.pk,
+        "state": request.state,
+        "invited": request.is_invitation,
+        "position": queue_position(request) if request.state == R.PENDING else None,
+    }
+
+
+def queue_position(request: SpeakRequest) -> int | None:
+    """First come, first served: 1 for the oldest raised hand still waiting."""
+    if request.is_invitation:
+        return None
+    return (
+        pending_hands(request.broadcast_id)
+        .filter(
+            Q(created_at__lt=request.created_at)
+            | Q(created_at=request.created_at, pk__lt=request.pk)
+        )
+        .count()
+        + 1
+    )
+
+
+def pending_hands(broadcast_id: int):
+    """Raised hands still waiting, first come first served (invitations are not hands)."""
+    return SpeakRequest.objects.filter(
+        broadcast_id=broadcast_id, state=R.PENDING, invited_by__isnull=True
+    )
+
+
+def raised_hands(*, broadcast: Broadcast) -> list[dict]:
+    """Everyone waiting for approval, in the order they asked (the snapshot's `hands`)."""
+    requests = pending_hands(broadcast.pk).select_related("attendee")
+    return [attendee_public(request.attendee) for request in requests]
+
+
+def active_request(*, attendee: Attendee) -> SpeakRequest | None:
+    return SpeakRequest.objects.filter(attendee=attendee, state__in=[R.PENDING, R.APPROVED]).first()
 
 
 def audience_summary(*, broadcast: Broadcast, sample_size: int) -> dict:
@@ -103,7 +148,7 @@ def live_snapshot(*, broadcast: Broadcast, attendee: Attendee) -> dict:
         "broadcast": broadcast_public_data(broadcast=broadcast),
         "me": attendee_private(attendee),
         "stage": stage_attendees(broadcast=broadcast),
-        "hands": [],
+        "hands": raised_hands(broadcast=broadcast),
         "audience": audience_summary(
             broadcast=broadcast, sample_size=settings.LIVE_AUDIENCE_SAMPLE_SIZE
         ),

@@ -1,5 +1,5 @@
 import { LiveSocket } from './live.js';
-import { MeshPublisher } from './mesh.js';
+import { MeshPublisher, MeshReceiver, routeSignal } from './mesh.js';
 import { StageMedia } from './stage.js';
 import { applyEvent, fromSnapshot } from './state.js';
 import { canShareScreen, Studio } from './studio.js';
@@ -12,6 +12,7 @@ const control = (name) => root.querySelector(`[data-studio="${name}"]`);
 const stageMedia = new StageMedia(bound(root, 'stage'));
 let state = null;
 let publisher = null;
+let receiver = null; // the speakers' (and co-hosts') video
 let announced = false;
 let sendingTo = 0;
 
@@ -79,8 +80,86 @@ function renderReach() {
   reach.textContent = running() ? `Sending video to ${plural(sendingTo, 'viewer')}. ${limit}` : limit;
 }
 
+function say(text) {
+  bound(root, 'speak-note').textContent = text;
+}
+
+async function command(type, fields = {}) {
+  errorBox.textContent = '';
+  try {
+    return await socket.send(type, fields);
+  } catch (error) {
+    errorBox.textContent = error.message;
+    errorBox.scrollIntoView({ block: 'nearest' });
+    return null;
+  }
+}
+
+function personRow(attendee, extra = []) {
+  const item = document.createElement('li');
+  item.dataset.attendee = attendee.id;
+  const img = document.createElement('img');
+  img.src = attendee.avatar;
+  img.alt = '';
+  img.width = 32;
+  img.height = 32;
+  const name = document.createElement('span');
+  name.className = 'name';
+  name.textContent = attendee.name;
+  item.append(img, name, ...extra);
+  return item;
+}
+
+function actionButton(label, type, attendee, className = 'button') {
+  const button = document.createElement('button');
+  button.type = 'button';
+  button.className = className;
+  button.textContent = label;
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    if (!(await command(type, { attendee: attendee.id }))) button.disabled = false;
+  });
+  return button;
+}
+
+// Requests first come, first served, the same order on every screen.
+function renderHands() {
+  const rows = state.hands.map((attendee, index) => {
+    const place = document.createElement('span');
+    place.className = 'muted small';
+    place.textContent = `#${index + 1}`;
+    return personRow(attendee, [
+      place,
+      actionButton('Approve', 'hand.approve', attendee, 'button primary'),
+      actionButton('Decline', 'hand.decline', attendee),
+    ]);
+  });
+  bound(root, 'hands').replaceChildren(...rows);
+  bound(root, 'hands-count').textContent = rows.length ? `(${rows.length})` : '';
+  bound(root, 'hands-empty').hidden = rows.length > 0;
+  root.querySelector('[data-action-all]').hidden = rows.length < 2;
+}
+
+function renderSpeakers() {
+  const speakers = state.stage.filter((a) => a.role === 'speaker');
+  const rows = speakers.map((attendee) =>
+    personRow(attendee, [actionButton('Remove from stage', 'stage.remove', attendee)]),
+  );
+  bound(root, 'speakers').replaceChildren(...rows);
+  bound(root, 'speakers-count').textContent = rows.length ? `(${rows.length} of ${state.broadcast.stage_size})` : '';
+  bound(root, 'speakers-empty').hidden = rows.length > 0;
+}
+
+async function invite(attendee) {
+  if (await command('stage.invite', { attendee: attendee.id })) {
+    say(`Invitation sent to ${attendee.name}. They join the stage when they accept.`);
+  }
+}
+
 function render() {
-  renderCommon(root, state);
+  renderCommon(root, state, { invite: running() ? invite : null });
+  renderHands();
+  renderSpeakers();
   stageMedia.sync();
   const current = state.broadcast.state;
   const offered = OFFERS[current];
@@ -99,7 +178,24 @@ function render() {
   renderReach();
 }
 
-function syncMedia() {
+function syncMedia({ reconnect = [] } = {}) {
+  if (!receiver) {
+    receiver = new MeshReceiver(socket, {
+      iceServers: state.media.ice_servers,
+      onStream: (id, stream) => stageMedia.attach(id, stream),
+      onState: (id, mediaState, message) => stageMedia.setState(id, mediaState, message),
+    });
+  }
+  const others = running() ? state.stage.map((a) => a.id).filter((id) => id !== state.me.id) : [];
+  for (const id of [...receiver.peers.keys()]) {
+    if (!others.includes(id)) {
+      receiver.close(id);
+      stageMedia.detach(id);
+    }
+  }
+  for (const id of others) {
+    if (reconnect.includes(id) || !receiver.has(id)) receiver.connect(id);
+  }
   if (!publisher) {
     publisher = new MeshPublisher(socket, {
       iceServers: state.media.ice_servers,
@@ -115,6 +211,7 @@ function syncMedia() {
   publisher.setSending(current === 'live');
   if (current === 'ended') {
     publisher.closeAll();
+    receiver.closeAll();
     studio.stop();
     stageMedia.clear();
   }
@@ -138,6 +235,10 @@ for (const button of buttons) {
   });
 }
 
+root.querySelector('[data-action-all]').addEventListener('click', async () => {
+  const result = await command('hand.lower_all');
+  if (result) say(`Lowered ${result.lowered} hand${result.lowered === 1 ? '' : 's'}.`);
+});
 control('mic').addEventListener('click', () => studio.toggleMic());
 control('camera').addEventListener('click', () => studio.toggleCamera());
 control('screen').addEventListener('click', () => studio.toggleScreen());
@@ -155,13 +256,22 @@ const socket = new LiveSocket(root.dataset.livePath, {
     syncMedia();
   },
   onEvent(event) {
+    if (!state) return;
     if (event.type === 'rtc.signal') {
-      if (publisher && running()) publisher.handleSignal(event.from, event.data);
+      if (running()) routeSignal(event, receiver, publisher);
       return;
     }
-    if (state && applyEvent(state, event)) {
+    if (event.type === 'media.ready') {
+      if (event.attendee.id !== state.me.id) syncMedia({ reconnect: [event.attendee.id] });
+      return;
+    }
+    if (event.type === 'invitation.declined') {
+      say(`${event.attendee.name} declined the invitation.`);
+      return;
+    }
+    if (applyEvent(state, event)) {
       render();
-      if (event.type === 'broadcast.state') syncMedia();
+      if (event.type === 'broadcast.state' || event.type === 'stage.changed') syncMedia();
     }
   },
   onStatus(status) {

@@ -142,7 +142,7 @@ export class MeshReceiver {
     return Boolean(peer) && !['failed', 'closed'].includes(peer.pc.connectionState);
   }
 
-  connect(publisherId, { attempt = 0 } = {}) {
+  connect(publisherId, { attempt = 0, quiet = false } = {}) {
     this.close(publisherId);
     const pcId = newPeerId();
     const pc = new RTCPeerConnection({ iceServers: this.iceServers });
@@ -161,7 +161,7 @@ export class MeshReceiver {
         this.retry(publisherId, peer);
       }
     };
-    this.onState(publisherId, attempt ? 'retrying' : 'connecting');
+    if (!quiet) this.onState(publisherId, attempt ? 'retrying' : 'connecting');
     peer.timer = setTimeout(() => this.retry(publisherId, peer), OFFER_TIMEOUT_MS);
     this.socket
       .send('rtc.signal', { to: publisherId, data: { kind: 'request', pc: pcId } })
@@ -171,7 +171,7 @@ export class MeshReceiver {
         if (error.code === 'conflict') {
           // No room in a mesh session (or not live): say so, and ask again later.
           this.onState(publisherId, 'full', error.message);
-          peer.timer = setTimeout(() => this.connect(publisherId), 15000);
+          peer.timer = setTimeout(() => this.connect(publisherId, { quiet: true }), 15000);
         } else {
           this.retry(publisherId, peer);
         }
@@ -223,4 +223,21 @@ export class MeshReceiver {
   closeAll() {
     for (const publisherId of [...this.peers.keys()]) this.close(publisherId);
   }
+
+  // Leaving the page: tell each sender, so it stops uploading to us at once instead
+  // of noticing a dead connection half a minute later.
+  leave() {
+    for (const [publisherId, peer] of this.peers) {
+      this.signal(publisherId, { kind: 'bye', pc: peer.pcId });
+    }
+    this.closeAll();
+  }
+}
+
+// A stage member both sends (publisher) and receives (receiver). A signal belongs to
+// the receiver when it is about one of the peer connections the receiver opened.
+export function routeSignal(event, receiver, publisher) {
+  const mine = receiver?.peers.get(event.from);
+  if (mine && mine.pcId === event.data.pc) receiver.handleSignal(event.from, event.data);
+  else if (publisher) publisher.handleSignal(event.from, event.data);
 }

@@ -71,8 +71,12 @@ export class StageMedia {
       const id = Number(tile.dataset.attendee);
       const video = tile.querySelector('video');
       const stream = this.streams.get(id) || null;
-      if (video.srcObject !== stream) {
+      // A local stream gains and loses tracks (camera on and off, another device):
+      // a video element does not follow that by itself, so it is given the stream again.
+      const tracks = stream ? stream.getTracks().map((track) => track.id).join(',') : '';
+      if (video.srcObject !== stream || tile.dataset.tracks !== tracks) {
         video.srcObject = stream;
+        tile.dataset.tracks = tracks;
         tile.dataset.media = stream ? 'loading' : 'none';
         if (stream) this.play(tile, video, this.local.has(id));
       }

@@ -18,28 +18,56 @@ export function bound(root, name) {
   return root.querySelector(`[data-bind="${name}"]`);
 }
 
-function attendeeTile(attendee, { me = false } = {}) {
+function attendeeTile(attendee, { me = false, hand = false, invite = null } = {}) {
   const item = document.createElement('li');
-  item.className = `attendee role-${attendee.role}${me ? ' me' : ''}`;
+  item.className = `attendee role-${attendee.role}${me ? ' me' : ''}${hand ? ' hand-raised' : ''}`;
   item.dataset.attendee = attendee.id;
+  const picture = document.createElement('span');
+  picture.className = 'picture';
   const img = document.createElement('img');
   img.src = attendee.avatar;
   img.alt = '';
   img.width = 40;
   img.height = 40;
+  picture.append(img);
+  if (hand) {
+    const badge = document.createElement('span');
+    badge.className = 'hand';
+    badge.innerHTML = '<span aria-hidden="true">✋</span><span class="visually-hidden">Waiting for approval</span>';
+    picture.append(badge);
+  }
   const name = document.createElement('span');
   name.className = 'name';
   name.textContent = me ? `${attendee.name} (you)` : attendee.name;
-  item.append(img, name);
+  item.append(picture, name);
+  if (invite && attendee.role === 'viewer' && !hand) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'link small';
+    button.textContent = 'Invite';
+    button.setAttribute('aria-label', `Invite ${attendee.name} on stage`);
+    button.addEventListener('click', () => invite(attendee));
+    item.append(button);
+  }
   return item;
 }
 
-export function renderAudience(list, state) {
+// The viewer's own picture first, then raised hands, then a sample of everyone else.
+export function renderAudience(list, state, { invite = null } = {}) {
   const me = state.me;
-  const others = state.audience.sample.filter((a) => a.id !== me.id);
-  const tiles = [attendeeTile(me, { me: true }), ...others.map((a) => attendeeTile(a))];
-  const shown = 1 + others.length;
-  const rest = state.audience.count - shown;
+  const handIds = new Set(state.hands.map((a) => a.id));
+  const seen = new Set([me.id]);
+  const others = [];
+  for (const attendee of [...state.hands, ...state.audience.sample]) {
+    if (seen.has(attendee.id)) continue;
+    seen.add(attendee.id);
+    others.push(attendee);
+  }
+  const tiles = [
+    attendeeTile(me, { me: true, hand: handIds.has(me.id) }),
+    ...others.map((a) => attendeeTile(a, { hand: handIds.has(a.id), invite })),
+  ];
+  const rest = state.audience.count - tiles.length;
   if (rest > 0) {
     const more = document.createElement('li');
     more.className = 'attendee more';
@@ -89,7 +117,7 @@ export function renderStage(list, state) {
   list.dataset.count = tiles.length;
 }
 
-export function renderCommon(root, state) {
+export function renderCommon(root, state, { invite = null } = {}) {
   const { broadcast } = state;
   root.dataset.state = broadcast.state;
   root.setAttribute('aria-busy', 'false');
@@ -100,7 +128,7 @@ export function renderCommon(root, state) {
   const count = state.audience.count;
   viewers.textContent = `${count} watching`;
   renderStage(bound(root, 'stage'), state);
-  renderAudience(bound(root, 'audience'), state);
+  renderAudience(bound(root, 'audience'), state, { invite });
 }
 
 export function renderConnection(root, status) {

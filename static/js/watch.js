@@ -1,16 +1,31 @@
 import { LiveSocket } from './live.js';
-import { MeshReceiver } from './mesh.js';
+import { MeshPublisher, MeshReceiver, routeSignal } from './mesh.js';
 import { StageMedia } from './stage.js';
 import { applyEvent, fromSnapshot } from './state.js';
+import { Studio } from './studio.js';
 import { bound, localizeTimes, renderCommon, renderConnection } from './ui.js';
 
 const root = document.getElementById('broadcast');
 const waiting = document.getElementById('waiting-overlay');
 const paused = document.getElementById('paused-overlay');
 const endScreen = document.getElementById('end-screen');
+const speak = bound(root, 'speak');
+const part = (name) => speak.querySelector(`[data-speak="${name}"]`);
+const control = (name) => speak.querySelector(`[data-studio="${name}"]`);
 const stageMedia = new StageMedia(bound(root, 'stage'), { unmuteButton: bound(root, 'unmute') });
 let state = null;
 let receiver = null;
+let firstSnapshot = true;
+// While this viewer is on stage: their camera and microphone, and what sends them.
+let studio = null;
+let publisher = null;
+
+const running = () => ['live', 'paused'].includes(state.broadcast.state);
+const onStage = () => state.stage.some((a) => a.id === state.me.id);
+
+function say(text) {
+  bound(root, 'speak-note').textContent = text;
+}
 
 function render() {
   renderCommon(root, state);
@@ -25,9 +40,26 @@ function render() {
   }
   endScreen.hidden = !ended;
   document.body.dataset.state = current;
+  renderSpeak();
 }
 
-// Receive from everyone on stage while the broadcast runs; nothing otherwise.
+function renderSpeak() {
+  const request = state.me.request;
+  const speaking = onStage() && state.me.role === 'speaker';
+  const pending = request?.state === 'pending';
+  speak.hidden = !running() || state.me.role === 'host';
+  part('raise').hidden = speaking || Boolean(request);
+  part('waiting').hidden = !(pending && !request.invited);
+  part('invited').hidden = !(pending && request.invited);
+  part('speaking').hidden = !speaking;
+  bound(root, 'queue-position').textContent = pending && request.position ? `You are #${request.position}` : '';
+  if (studio) {
+    control('mic').setAttribute('aria-pressed', String(studio.micOn && Boolean(studio.audio)));
+    control('camera').setAttribute('aria-pressed', String(studio.cameraOn && Boolean(studio.camera)));
+  }
+}
+
+// Receive from everyone else on stage while the broadcast runs; nothing otherwise.
 function syncMedia({ reconnect = [] } = {}) {
   if (!receiver) {
     receiver = new MeshReceiver(socket, {
@@ -36,8 +68,7 @@ function syncMedia({ reconnect = [] } = {}) {
       onState: (id, mediaState, message) => stageMedia.setState(id, mediaState, message),
     });
   }
-  const running = ['live', 'paused'].includes(state.broadcast.state);
-  const wanted = running ? state.stage.map((a) => a.id).filter((id) => id !== state.me.id) : [];
+  const wanted = running() ? state.stage.map((a) => a.id).filter((id) => id !== state.me.id) : [];
   for (const id of [...receiver.peers.keys()]) {
     if (!wanted.includes(id)) {
       receiver.close(id);
@@ -47,29 +78,108 @@ function syncMedia({ reconnect = [] } = {}) {
   for (const id of wanted) {
     if (reconnect.includes(id) || !receiver.has(id)) receiver.connect(id);
   }
+  syncSpeaking();
 }
+
+// On stage: start the camera and send to everyone; off stage: stop both.
+function syncSpeaking() {
+  const speaking = running() && onStage() && state.me.role === 'speaker';
+  if (speaking && !publisher) {
+    publisher = new MeshPublisher(socket, { iceServers: state.media.ice_servers });
+    studio = new Studio({
+      onTrack: (kind, track) => publisher?.setTrack(kind, track),
+      onChange: () => {
+        if (studio) stageMedia.attach(state.me.id, studio.preview, { local: true });
+        renderSpeak();
+      },
+      onError: (message) => {
+        bound(root, 'media-error').textContent = message;
+        bound(root, 'media-problem').hidden = !message;
+      },
+    });
+    studio.start();
+    say('');
+  } else if (!speaking && publisher) {
+    publisher.closeAll();
+    studio.stop();
+    publisher = null;
+    studio = null;
+    stageMedia.detach(state.me.id);
+    bound(root, 'media-problem').hidden = true;
+  }
+  if (publisher) publisher.setSending(state.broadcast.state === 'live');
+}
+
+async function command(type, fields = {}) {
+  bound(root, 'speak-error').textContent = '';
+  try {
+    return await socket.send(type, fields);
+  } catch (error) {
+    bound(root, 'speak-error').textContent = error.message;
+    return null;
+  }
+}
+
+part('raise').addEventListener('click', async () => {
+  if (await command('hand.raise')) {
+    state.me.request = state.me.request || { state: 'pending', invited: false, position: null };
+    say('');
+    render();
+    part('cancel').focus();
+  }
+});
+part('cancel').addEventListener('click', async () => {
+  if (await command('hand.cancel')) {
+    state.me.request = null;
+    render();
+    part('raise').focus();
+  }
+});
+part('accept').addEventListener('click', () => command('invitation.accept'));
+part('refuse').addEventListener('click', async () => {
+  if (await command('invitation.decline')) {
+    state.me.request = null;
+    say('You declined the invitation.');
+    render();
+  }
+});
+part('leave').addEventListener('click', () => command('stage.leave'));
+control('mic').addEventListener('click', () => studio?.toggleMic());
+control('camera').addEventListener('click', () => studio?.toggleCamera());
+control('retry').addEventListener('click', () => studio?.start());
 
 const socket = new LiveSocket(root.dataset.livePath, {
   onSnapshot(snapshot) {
     state = fromSnapshot(snapshot);
     render();
     syncMedia();
+    // A speaker whose page reloads: tell the others to connect to this page again.
+    if (firstSnapshot && publisher) socket.send('media.ready').catch(() => {});
+    firstSnapshot = false;
   },
   onEvent(event) {
     if (!state) return;
     if (event.type === 'rtc.signal') {
-      receiver?.handleSignal(event.from, event.data);
-    } else if (event.type === 'media.ready') {
-      syncMedia({ reconnect: [event.attendee.id] });
-    } else if (applyEvent(state, event)) {
-      render();
-      if (event.type === 'broadcast.state' || event.type === 'stage.changed') syncMedia();
+      routeSignal(event, receiver, publisher);
+      return;
     }
+    if (event.type === 'media.ready') {
+      syncMedia({ reconnect: [event.attendee.id] });
+      return;
+    }
+    const wasSpeaking = state.me.role === 'speaker';
+    if (!applyEvent(state, event)) return;
+    if (event.type === 'hand.declined') say('The host declined your request to speak.');
+    if (event.type === 'stage.invited') say('');
+    if (wasSpeaking && state.me.role !== 'speaker') say('Your call has ended. You are back in the audience.');
+    render();
+    if (['broadcast.state', 'stage.changed'].includes(event.type)) syncMedia();
   },
   onStatus(status) {
     renderConnection(root, status);
   },
 });
 
+window.addEventListener('pagehide', () => receiver?.leave());
 localizeTimes();
 socket.connect();
