@@ -75,8 +75,13 @@ def request_private(request: SpeakRequest | None) -> dict | None:
         "id": request.pk,
         "state": request.state,
         "invited": request.is_invitation,
+        "invited_by": _name(request.invited_by) if request.is_invitation else None,
         "position": queue_position(request) if request.state == R.PENDING else None,
     }
+
+
+def _name(user) -> str:
+    return user.get_full_name() or user.get_username()
 
 
 def queue_position(request: SpeakRequest) -> int | None:

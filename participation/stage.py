@@ -124,6 +124,7 @@ def _publish_queue(broadcast: Broadcast) -> None:
                     "id": request.pk,
                     "state": request.state,
                     "invited": False,
+                    "invited_by": None,
                     "position": position,
                 },
             },
@@ -307,11 +308,8 @@ def stage_invite(*, broadcast: Broadcast, attendee_id: int, by: AnyUser | None) 
         SpeakRequestTransition.objects.create(
             request=request, from_state="", to_state=R.PENDING, by=by
         )
-        inviter = by if by is not None else locked.host
-        host_name = inviter.get_full_name() or inviter.get_username()
         send_private_on_commit(
-            attendee.pk,
-            {"type": "stage.invited", "request": request_private(request), "by": host_name},
+            attendee.pk, {"type": "stage.invited", "request": request_private(request)}
         )
     return request
 

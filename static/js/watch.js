@@ -52,6 +52,7 @@ function renderSpeak() {
   part('waiting').hidden = !(pending && !request.invited);
   part('invited').hidden = !(pending && request.invited);
   part('speaking').hidden = !speaking;
+  bound(root, 'inviter').textContent = request?.invited_by || 'The host';
   bound(root, 'queue-position').textContent = pending && request.position ? `You are #${request.position}` : '';
   if (studio) {
     control('mic').setAttribute('aria-pressed', String(studio.micOn && Boolean(studio.audio)));

@@ -4,20 +4,11 @@ import re
 from datetime import timedelta
 
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from broadcasts import services
+from tests.e2e.helpers import sign_in
 from tests.factories import BroadcastFactory, UserFactory
-
-PASSWORD = "correct-horse-battery"
-
-
-def sign_in(page: Page, base: str, username: str, next_path: str) -> None:
-    page.goto(f"{base}/accounts/login/?next={next_path}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}{next_path}")
 
 
 def test_host_goes_live_pauses_resumes_and_ends_while_a_guest_watches(server, new_page):

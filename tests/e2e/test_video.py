@@ -1,114 +1,24 @@
 """Live video over the mesh backend, in real Chromium with the fake camera."""
 
-import time
 from datetime import timedelta
 
 from django.utils import timezone
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from broadcasts import services
-from tests.e2e.test_lifecycle import sign_in
-from tests.factories import BroadcastFactory, UserFactory
-
-# Test-side instruments, injected before the page's own scripts: every peer connection
-# and every captured stream is recorded so the test can read their stats.
-INSTRUMENTS = """
-(() => {
-  const Native = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = class extends Native {
-    constructor(...args) { super(...args); window.__pcs.push(this); }
-  };
-  const devices = navigator.mediaDevices;
-  if (!devices) return;
-  const capture = devices.getUserMedia.bind(devices);
-  window.__streams = [];
-  devices.getUserMedia = async (constraints) => {
-    if (window.__refuse && (constraints.video ? window.__refuse.video : window.__refuse.audio)) {
-      throw new DOMException('refused by the test', window.__refuse.name);
-    }
-    const stream = await capture(constraints);
-    window.__streams.push(stream);
-    return stream;
-  };
-})();
-"""
-
-INBOUND_VIDEO_BYTES = """
-async () => {
-  let bytes = 0;
-  for (const pc of window.__pcs) {
-    if (pc.connectionState === 'closed') continue;
-    const stats = await pc.getStats();
-    stats.forEach((r) => {
-      if (r.type === 'inbound-rtp' && r.kind === 'video') bytes += r.bytesReceived;
-    });
-  }
-  return bytes;
-}
-"""
-
-OPEN_PEERS = "() => window.__pcs.filter((pc) => pc.connectionState !== 'closed').length"
-ALL_TRACKS_ENDED = (
-    "() => window.__streams.every((s) => s.getTracks().every((t) => t.readyState === 'ended'))"
+from tests.e2e.helpers import (
+    ALL_TRACKS_ENDED,
+    INSTRUMENTS,
+    OPEN_PEERS,
+    expect_host_video,
+    join_as_guest,
+    open_console,
+    receiving,
+    sign_in,
+    still,
+    wait_for,
 )
-
-
-def inbound_bytes(page: Page) -> int:
-    return page.evaluate(INBOUND_VIDEO_BYTES)
-
-
-def receiving(page: Page) -> bool:
-    first = inbound_bytes(page)
-    page.wait_for_timeout(1200)
-    return inbound_bytes(page) > first
-
-
-def still(page: Page) -> bool:
-    # Packets already on their way may still land: let them settle, then compare.
-    page.wait_for_timeout(1000)
-    first = inbound_bytes(page)
-    page.wait_for_timeout(2000)
-    return inbound_bytes(page) == first
-
-
-def wait_for(condition, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.2)
-
-
-def join_as_guest(new_page, server: str, slug: str, name: str, **page_options) -> Page:
-    page = new_page(init_script=INSTRUMENTS, **page_options)
-    page.goto(f"{server}/b/{slug}/watch/")
-    page.get_by_label("Your name").fill(name)
-    page.get_by_role("button", name="Join").click()
-    expect(page.locator("#broadcast")).to_have_attribute("aria-busy", "false")
-    return page
-
-
-def host_video(page: Page, host_name: str):
-    tile = page.get_by_role("img", name=host_name)
-    return tile, tile.locator("video")
-
-
-def expect_host_video(page: Page, host_name: str) -> None:
-    tile, video = host_video(page, host_name)
-    expect(tile).to_have_attribute("data-media", "playing", timeout=20000)
-    assert video.evaluate("v => v.videoWidth") > 0
-    wait_for(lambda: receiving(page))
-
-
-def open_console(new_page, server: str, username: str, slug: str, **page_options) -> Page:
-    console = new_page(init_script=INSTRUMENTS, **page_options)
-    sign_in(console, server, username, f"/b/{slug}/host/")
-    # The preview runs before going live.
-    expect(console.locator("[data-bind=stage] .stage-tile.mirrored")).to_have_attribute(
-        "data-media", "playing"
-    )
-    return console
+from tests.factories import BroadcastFactory, UserFactory
 
 
 def test_viewers_receive_the_host_live_through_pause_resume_and_end(server, new_page):
