@@ -39,6 +39,7 @@ def test_a_raised_hand_waits_in_order_and_can_be_cancelled(live_broadcast, viewe
         "id": requests[2].pk,
         "state": "pending",
         "invited": False,
+        "invited_by": None,
         "position": 3,
     }
 
