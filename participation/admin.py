@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Attendee
+from .models import Attendee, SpeakRequest, SpeakRequestTransition
 
 
 @admin.register(Attendee)
@@ -33,3 +33,50 @@ class AttendeeAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="online")
     def online(self, obj: Attendee) -> bool:
         return obj.is_online
+
+
+class SpeakRequestTransitionInline(admin.TabularInline):
+    model = SpeakRequestTransition
+    fields = ["at", "from_state", "to_state", "by"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # The history goes with the request: whoever may see one sees the other.
+        return request.user.has_perm("participation.view_speakrequest")
+
+
+@admin.register(SpeakRequest)
+class SpeakRequestAdmin(admin.ModelAdmin):
+    """Who asked to speak, who was invited, and who was on stage (history is read-only:
+    moves happen live, through the host console)."""
+
+    list_display = ["attendee", "broadcast", "state", "invited_by", "created_at", "on_stage_at"]
+    list_filter = ["state", "broadcast"]
+    search_fields = ["attendee__display_name", "broadcast__title"]
+    list_select_related = ["attendee", "broadcast", "invited_by"]
+    readonly_fields = [
+        "broadcast",
+        "attendee",
+        "state",
+        "invited_by",
+        "seat",
+        "created_at",
+        "decided_at",
+        "on_stage_at",
+        "off_stage_at",
+    ]
+    inlines = [SpeakRequestTransitionInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -33,7 +33,7 @@ function attendeeTile(attendee, { me = false, hand = false, invite = null } = {}
   if (hand) {
     const badge = document.createElement('span');
     badge.className = 'hand';
-    badge.innerHTML = '<span aria-hidden="true">✋</span><span class="visually-hidden">Waiting for approval</span>';
+    badge.innerHTML = '<span class="icon-hand" aria-hidden="true"></span><span class="visually-hidden">Waiting for approval</span>';
     picture.append(badge);
   }
   const name = document.createElement('span');
@@ -56,6 +56,7 @@ function attendeeTile(attendee, { me = false, hand = false, invite = null } = {}
 export function renderAudience(list, state, { invite = null } = {}) {
   const me = state.me;
   const handIds = new Set(state.hands.map((a) => a.id));
+  const onStage = new Set(state.stage.map((a) => a.id));
   const seen = new Set([me.id]);
   const others = [];
   for (const attendee of [...state.hands, ...state.audience.sample]) {
@@ -65,7 +66,9 @@ export function renderAudience(list, state, { invite = null } = {}) {
   }
   const tiles = [
     attendeeTile(me, { me: true, hand: handIds.has(me.id) }),
-    ...others.map((a) => attendeeTile(a, { hand: handIds.has(a.id), invite })),
+    ...others.map((a) =>
+      attendeeTile(a, { hand: handIds.has(a.id), invite: onStage.has(a.id) ? null : invite }),
+    ),
   ];
   const rest = state.audience.count - tiles.length;
   if (rest > 0) {

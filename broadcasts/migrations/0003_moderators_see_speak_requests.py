@@ -1,0 +1,24 @@
+from django.contrib.auth.management import create_permissions
+from django.db import migrations
+
+
+def grant(apps, schema_editor):
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    group, _ = Group.objects.get_or_create(name="Moderators")
+    group.permissions.add(
+        Permission.objects.get(content_type__app_label="participation", codename="view_speakrequest")
+    )
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("broadcasts", "0002_moderators_group"),
+        ("participation", "0002_speak_requests"),
+    ]
+
+    operations = [migrations.RunPython(grant, migrations.RunPython.noop)]
