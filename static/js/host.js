@@ -1,6 +1,6 @@
 import { LiveSocket } from './live.js';
-import { MeshPublisher, MeshReceiver, routeSignal } from './mesh.js';
-import { StageMedia } from './stage.js';
+import { MeshPublisher, routeSignal } from './mesh.js';
+import { StageMedia, StageReceiver } from './stage.js';
 import { applyEvent, fromSnapshot } from './state.js';
 import { canShareScreen, Studio } from './studio.js';
 import { bound, renderCommon, renderConnection } from './ui.js';
@@ -179,23 +179,8 @@ function render() {
 }
 
 function syncMedia({ reconnect = [] } = {}) {
-  if (!receiver) {
-    receiver = new MeshReceiver(socket, {
-      iceServers: state.media.ice_servers,
-      onStream: (id, stream) => stageMedia.attach(id, stream),
-      onState: (id, mediaState, message) => stageMedia.setState(id, mediaState, message),
-    });
-  }
-  const others = running() ? state.stage.map((a) => a.id).filter((id) => id !== state.me.id) : [];
-  for (const id of [...receiver.peers.keys()]) {
-    if (!others.includes(id)) {
-      receiver.close(id);
-      stageMedia.detach(id);
-    }
-  }
-  for (const id of others) {
-    if (reconnect.includes(id) || !receiver.has(id)) receiver.connect(id);
-  }
+  receiver = receiver || new StageReceiver(socket, stageMedia, state.media.ice_servers);
+  receiver.follow(state, { reconnect });
   if (!publisher) {
     publisher = new MeshPublisher(socket, {
       iceServers: state.media.ice_servers,
@@ -211,7 +196,6 @@ function syncMedia({ reconnect = [] } = {}) {
   publisher.setSending(current === 'live');
   if (current === 'ended') {
     publisher.closeAll();
-    receiver.closeAll();
     studio.stop();
     stageMedia.clear();
   }
@@ -258,7 +242,7 @@ const socket = new LiveSocket(root.dataset.livePath, {
   onEvent(event) {
     if (!state) return;
     if (event.type === 'rtc.signal') {
-      if (running()) routeSignal(event, receiver, publisher);
+      if (running()) routeSignal(event, receiver.mesh, publisher);
       return;
     }
     if (event.type === 'media.ready') {

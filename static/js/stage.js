@@ -1,6 +1,8 @@
 // Media on the stage tiles: streams into <video> elements, autoplay rules, the loading
 // state until the first frame, and what to say when video cannot be had.
 
+import { MeshReceiver } from './mesh.js';
+
 const STATUS_TEXT = {
   connecting: 'Connecting video…',
   retrying: 'Reconnecting video…',
@@ -128,5 +130,32 @@ export class StageMedia {
       video.play().catch(() => {});
     }
     if (this.unmuteButton) this.unmuteButton.hidden = true;
+  }
+}
+
+// Receive from everyone else on stage while the broadcast runs, and from nobody
+// otherwise; `reconnect` names stage members whose page sends anew (media.ready).
+export class StageReceiver {
+  constructor(socket, stageMedia, iceServers) {
+    this.stageMedia = stageMedia;
+    this.mesh = new MeshReceiver(socket, {
+      iceServers,
+      onStream: (id, stream) => stageMedia.attach(id, stream),
+      onState: (id, mediaState, message) => stageMedia.setState(id, mediaState, message),
+    });
+  }
+
+  follow(state, { reconnect = [] } = {}) {
+    const running = ['live', 'paused'].includes(state.broadcast.state);
+    const wanted = running ? state.stage.map((a) => a.id).filter((id) => id !== state.me.id) : [];
+    for (const id of [...this.mesh.peers.keys()]) {
+      if (!wanted.includes(id)) {
+        this.mesh.close(id);
+        this.stageMedia.detach(id);
+      }
+    }
+    for (const id of wanted) {
+      if (reconnect.includes(id) || !this.mesh.has(id)) this.mesh.connect(id);
+    }
   }
 }

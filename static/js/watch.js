@@ -1,6 +1,6 @@
 import { LiveSocket } from './live.js';
-import { MeshPublisher, MeshReceiver, routeSignal } from './mesh.js';
-import { StageMedia } from './stage.js';
+import { MeshPublisher, routeSignal } from './mesh.js';
+import { StageMedia, StageReceiver } from './stage.js';
 import { applyEvent, fromSnapshot } from './state.js';
 import { Studio } from './studio.js';
 import { bound, localizeTimes, renderCommon, renderConnection } from './ui.js';
@@ -60,25 +60,9 @@ function renderSpeak() {
   }
 }
 
-// Receive from everyone else on stage while the broadcast runs; nothing otherwise.
 function syncMedia({ reconnect = [] } = {}) {
-  if (!receiver) {
-    receiver = new MeshReceiver(socket, {
-      iceServers: state.media.ice_servers,
-      onStream: (id, stream) => stageMedia.attach(id, stream),
-      onState: (id, mediaState, message) => stageMedia.setState(id, mediaState, message),
-    });
-  }
-  const wanted = running() ? state.stage.map((a) => a.id).filter((id) => id !== state.me.id) : [];
-  for (const id of [...receiver.peers.keys()]) {
-    if (!wanted.includes(id)) {
-      receiver.close(id);
-      stageMedia.detach(id);
-    }
-  }
-  for (const id of wanted) {
-    if (reconnect.includes(id) || !receiver.has(id)) receiver.connect(id);
-  }
+  receiver = receiver || new StageReceiver(socket, stageMedia, state.media.ice_servers);
+  receiver.follow(state, { reconnect });
   syncSpeaking();
 }
 
@@ -161,7 +145,7 @@ const socket = new LiveSocket(root.dataset.livePath, {
   onEvent(event) {
     if (!state) return;
     if (event.type === 'rtc.signal') {
-      routeSignal(event, receiver, publisher);
+      routeSignal(event, receiver?.mesh, publisher);
       return;
     }
     if (event.type === 'media.ready') {
@@ -181,6 +165,6 @@ const socket = new LiveSocket(root.dataset.livePath, {
   },
 });
 
-window.addEventListener('pagehide', () => receiver?.leave());
+window.addEventListener('pagehide', () => receiver?.mesh.leave());
 localizeTimes();
 socket.connect();

@@ -22,6 +22,15 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def patient_expectations():
+    # Two cores run the server, several browsers and their video codecs at once: first
+    # frames can take longer than Playwright's default five seconds.
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=15_000)
+
+
 @pytest.fixture(autouse=True)
 def allow_orm_beside_playwright(monkeypatch):
     # Playwright's sync API keeps an event loop in the test's thread, which Django's
@@ -71,7 +80,7 @@ def new_page(browser, request):
         if init_script:
             context.add_init_script(init_script)
         page = context.new_page()
-        page.set_default_timeout(8000)
+        page.set_default_timeout(15_000)
         return page
 
     yield open_page
