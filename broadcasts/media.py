@@ -70,6 +70,7 @@ class MeshBackend(MediaBackend):
             "publish": participant.on_stage,
             "receive": "stage",
             "max_viewers": self.max_viewers,
+            "offer_timeout_ms": settings.MEDIA_OFFER_TIMEOUT_MS,
             "allowed": allowed,
             "message": "" if allowed else self.full_message(),
         }

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from participation.fanout import publish_on_commit
+from participation.services import attendee_for_user
 from participation.stage import stage_clear_for_end
 
 from .errors import Conflict, Forbidden, InvalidInput
@@ -79,6 +80,9 @@ def _transition(
         locked.save(
             update_fields=["state", "went_live_at", "ended_at", "scheduled_start", "updated_at"]
         )
+        if to_state == S.LIVE:
+            # The host is on stage from the first second, console open or not yet.
+            attendee_for_user(broadcast=locked, user=locked.host)
         if to_state == S.ENDED:
             stage_clear_for_end(broadcast=locked)
         BroadcastTransition.objects.create(

@@ -196,6 +196,9 @@ if MEDIA_BACKEND not in {"mesh", "janus"}:
     raise ImproperlyConfigured(f"MEDIA_BACKEND must be 'mesh' or 'janus'; got {MEDIA_BACKEND!r}")
 # A mesh session: how many viewers the host's browser sends video to, one upload each.
 MESH_MAX_VIEWERS = env_int("PRIMETIME_MESH_MAX_VIEWERS", 25, minimum=1)
+# How long a viewer waits for a sender's offer before asking again (a few tries, then
+# the viewer is told video cannot be reached).
+MEDIA_OFFER_TIMEOUT_MS = env_int("PRIMETIME_MEDIA_OFFER_TIMEOUT_MS", 8000, minimum=500)
 JANUS_URL = env_str("JANUS_URL")
 if MEDIA_BACKEND == "janus":
     # The Janus VideoRoom backend is a later step (broadcasts/media.py has the interface).

@@ -179,7 +179,7 @@ function render() {
 }
 
 function syncMedia({ reconnect = [] } = {}) {
-  receiver = receiver || new StageReceiver(socket, stageMedia, state.media.ice_servers);
+  receiver = receiver || new StageReceiver(socket, stageMedia, state.media);
   receiver.follow(state, { reconnect });
   if (!publisher) {
     publisher = new MeshPublisher(socket, {

@@ -2,7 +2,6 @@
 // RTCPeerConnection. Offers, answers and ICE candidates travel as `rtc.signal` on the
 // live socket. The viewer asks (`request`), the stage member offers, the viewer answers.
 
-const OFFER_TIMEOUT_MS = 8000;
 const RETRY_LIMIT = 4;
 const PEERS_PER_VIEWER = 3; // a viewer may have a few tabs open; not more
 
@@ -129,9 +128,10 @@ export class MeshPublisher {
 export class MeshReceiver {
   // onStream(publisherId, stream) gives a publisher's media; onState(publisherId, state,
   // message) reports 'connecting', 'connected', 'retrying', 'failed' or 'full'.
-  constructor(socket, { iceServers, onStream, onState }) {
+  constructor(socket, { iceServers, offerTimeoutMs, onStream, onState }) {
     this.socket = socket;
     this.iceServers = iceServers;
+    this.offerTimeoutMs = offerTimeoutMs;
     this.onStream = onStream;
     this.onState = onState;
     this.peers = new Map(); // publisher attendee id -> peer
@@ -162,7 +162,7 @@ export class MeshReceiver {
       }
     };
     if (!quiet) this.onState(publisherId, attempt ? 'retrying' : 'connecting');
-    peer.timer = setTimeout(() => this.retry(publisherId, peer), OFFER_TIMEOUT_MS);
+    peer.timer = setTimeout(() => this.retry(publisherId, peer), this.offerTimeoutMs);
     this.socket
       .send('rtc.signal', { to: publisherId, data: { kind: 'request', pc: pcId } })
       .catch((error) => {

@@ -136,10 +136,11 @@ export class StageMedia {
 // Receive from everyone else on stage while the broadcast runs, and from nobody
 // otherwise; `reconnect` names stage members whose page sends anew (media.ready).
 export class StageReceiver {
-  constructor(socket, stageMedia, iceServers) {
+  constructor(socket, stageMedia, media) {
     this.stageMedia = stageMedia;
     this.mesh = new MeshReceiver(socket, {
-      iceServers,
+      iceServers: media.ice_servers,
+      offerTimeoutMs: media.offer_timeout_ms,
       onStream: (id, stream) => stageMedia.attach(id, stream),
       onState: (id, mediaState, message) => stageMedia.setState(id, mediaState, message),
     });

@@ -114,7 +114,12 @@ export function renderStage(list, state) {
   });
   // Move only what changed, so playing videos are not detached.
   tiles.forEach((tile, index) => {
-    if (list.children[index] !== tile) list.insertBefore(tile, list.children[index] || null);
+    if (list.children[index] === tile) return;
+    const moved = tile.isConnected;
+    list.insertBefore(tile, list.children[index] || null);
+    // A media element pauses when it leaves the document, even for a moment.
+    const video = tile.querySelector('video');
+    if (moved && video.srcObject) video.play().catch(() => {});
   });
   for (const tile of [...list.children]) if (!tiles.includes(tile)) tile.remove();
   list.dataset.count = tiles.length;

@@ -61,7 +61,7 @@ function renderSpeak() {
 }
 
 function syncMedia({ reconnect = [] } = {}) {
-  receiver = receiver || new StageReceiver(socket, stageMedia, state.media.ice_servers);
+  receiver = receiver || new StageReceiver(socket, stageMedia, state.media);
   receiver.follow(state, { reconnect });
   syncSpeaking();
 }

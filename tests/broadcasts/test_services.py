@@ -337,11 +337,11 @@ def test_state_event_is_published_only_after_commit(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.broadcast_start(broadcast=broadcast, by=host)
         assert fake_bus.published == []  # not before the commit
-    assert len(callbacks) == 1
-    assert len(fake_bus.published) == 1
-    slug, payload = fake_bus.published[0]
+    # Going live also puts the host on stage (a stage.changed of its own).
+    assert len(callbacks) == 2
+    assert [p["type"] for _, p in fake_bus.published] == ["stage.changed", "broadcast.state"]
+    slug, payload = fake_bus.published[1]
     assert slug == broadcast.slug
-    assert payload["type"] == "broadcast.state"
     assert payload["state"] == "live"
 
 
@@ -352,14 +352,10 @@ def test_each_transition_publishes_its_new_state(
     with django_capture_on_commit_callbacks(execute=True):
         for action in ["schedule", "start", "pause", "resume", "end"]:
             _act(action, broadcast, host)
-    assert [p["state"] for _, p in fake_bus.published] == [
-        "scheduled",
-        "live",
-        "paused",
-        "live",
-        "ended",
-    ]
-    assert {p["type"] for _, p in fake_bus.published} == {"broadcast.state"}
+    states = [p["state"] for _, p in fake_bus.published if p["type"] == "broadcast.state"]
+    assert states == ["scheduled", "live", "paused", "live", "ended"]
+    others = {p["type"] for _, p in fake_bus.published if p["type"] != "broadcast.state"}
+    assert others == {"stage.changed"}  # the host coming on stage when it goes live
 
 
 def test_nothing_is_published_when_the_transaction_rolls_back(

@@ -218,3 +218,22 @@ def test_sound_blocked_by_the_browser_offers_tap_to_unmute(server, new_page):
     expect(unmute).to_be_hidden()
     assert video.evaluate("v => v.muted") is False
     assert video.evaluate("v => !v.paused") is True
+
+
+def test_video_that_cannot_be_reached_is_retried_then_explained(transactional_db, new_page):
+    from tests.servers import running_server
+
+    host = UserFactory(username="gone", first_name="Gone", last_name="Host")
+    broadcast = BroadcastFactory(host=host, slug="away", title="Away")
+    services.broadcast_start(broadcast=broadcast, by=host)
+    with running_server("daphne", PRIMETIME_MEDIA_OFFER_TIMEOUT_MS="1000") as server:
+        # Live, but the host's console has closed: no offer ever comes.
+        open_console(new_page, server, "gone", "away").close()
+        viewer = join_as_guest(new_page, server, "away", "Waiting Viewer")
+        tile = viewer.get_by_role("img", name="Gone Host")
+        expect(tile).to_contain_text("Reconnecting video")
+        expect(tile).to_contain_text("We could not connect to the video", timeout=40_000)
+        expect(tile).to_have_attribute("data-media", "failed")
+        # When the host's console opens, video comes without a click.
+        open_console(new_page, server, "gone", "away")
+        expect(tile).to_have_attribute("data-media", "playing", timeout=20_000)

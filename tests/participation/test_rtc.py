@@ -146,6 +146,7 @@ async def test_a_full_mesh_session_tells_late_viewers_and_refuses_their_requests
             "publish": False,
             "receive": "stage",
             "max_viewers": 1,
+            "offer_timeout_ms": 8000,
             "allowed": True,
             "message": "",
         }

@@ -308,3 +308,11 @@ def test_the_seat_constraint_holds_without_the_lock(live_broadcast):
         SpeakRequest.objects.create(
             broadcast=live_broadcast, attendee=ben, state="approved", seat=0
         )
+
+
+def test_the_host_is_on_stage_as_soon_as_the_broadcast_goes_live(scheduled_broadcast, host):
+    guest = GuestFactory(broadcast=scheduled_broadcast)
+    assert live_snapshot(broadcast=scheduled_broadcast, attendee=guest)["stage"] == []
+    broadcasts.broadcast_start(broadcast=scheduled_broadcast, by=None)
+    stage_now = live_snapshot(broadcast=scheduled_broadcast, attendee=guest)["stage"]
+    assert [(a["name"], a["role"]) for a in stage_now] == [("Hana Host", "host")]
