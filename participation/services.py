@@ -13,9 +13,10 @@ from broadcasts.media import media_backend
 from broadcasts.models import Audience, Broadcast, BroadcastState
 from broadcasts.selectors import AnyUser, broadcast_for_audience, user_is_host
 
-from .fanout import bus, publish_on_commit, send_private
+from .fanout import bus, send_private
 from .models import Attendee, Role
-from .selectors import attendee_public, audience_summary, media_participant, stage_attendees
+from .selectors import attendee_public, audience_summary, media_participant
+from .stage import publish_stage
 
 DISPLAY_NAME_MAX = 60
 
@@ -50,7 +51,7 @@ def attendee_for_user(*, broadcast: Broadcast, user: AnyUser) -> Attendee:
                     broadcast=broadcast, user=user, display_name=_user_display_name(user), role=role
                 )
                 if role == Role.HOST:
-                    _publish_stage(broadcast)
+                    publish_stage(broadcast)
         except IntegrityError:  # the same person opened two pages at once
             attendee = Attendee.objects.get(broadcast=broadcast, user=user)
     elif (role == Role.HOST) != (attendee.role == Role.HOST):
@@ -58,14 +59,8 @@ def attendee_for_user(*, broadcast: Broadcast, user: AnyUser) -> Attendee:
         with transaction.atomic():
             attendee.role = role
             attendee.save(update_fields=["role"])
-            _publish_stage(broadcast)
+            publish_stage(broadcast)
     return attendee
-
-
-def _publish_stage(broadcast: Broadcast) -> None:
-    publish_on_commit(
-        broadcast.slug, {"type": "stage.changed", "stage": stage_attendees(broadcast=broadcast)}
-    )
 
 
 def attendee_join_as_guest(
@@ -131,7 +126,7 @@ def _stage_presence_changed(attendee: Attendee, *, online: bool) -> None:
     if current.role != Role.HOST or current.user_id == current.broadcast.host_id:
         return
     if current.connections == (1 if online else 0):
-        _publish_stage(current.broadcast)
+        publish_stage(current.broadcast)
 
 
 def audience_publish(*, broadcast_id: int) -> None:

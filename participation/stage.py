@@ -131,7 +131,8 @@ def _publish_queue(broadcast: Broadcast) -> None:
         )
 
 
-def _publish_stage(broadcast: Broadcast) -> None:
+def publish_stage(broadcast: Broadcast) -> None:
+    """Tell everyone who is on stage now (after commit)."""
     publish_on_commit(
         broadcast.slug, {"type": "stage.changed", "stage": stage_attendees(broadcast=broadcast)}
     )
@@ -176,7 +177,7 @@ def _approve(broadcast: Broadcast, request: SpeakRequest, *, by: AnyUser | None)
         raise Conflict("Someone else just took that place on stage; try again.") from None
     _set_role(request.attendee, Role.SPEAKER)
     _lowered(broadcast, request)
-    _publish_stage(broadcast)
+    publish_stage(broadcast)
     send_private_on_commit(
         request.attendee_id, {"type": "hand.approved", "request": request_private(request)}
     )
@@ -280,7 +281,7 @@ def stage_remove(*, broadcast: Broadcast, attendee_id: int, by: AnyUser | None) 
 def _off_stage(broadcast: Broadcast, request: SpeakRequest, action: str, *, by) -> None:
     _move(request, action, by=by, seat=None, off_stage_at=timezone.now())
     _set_role(request.attendee, Role.VIEWER)
-    _publish_stage(broadcast)
+    publish_stage(broadcast)
 
 
 def stage_invite(*, broadcast: Broadcast, attendee_id: int, by: AnyUser | None) -> SpeakRequest:
@@ -354,7 +355,7 @@ def stage_clear_for_end(*, broadcast: Broadcast) -> None:
         _move(request, "end", by=None, seat=None, off_stage_at=now)
         _set_role(request.attendee, Role.VIEWER)
     if speakers:
-        _publish_stage(broadcast)
+        publish_stage(broadcast)
 
 
 def speak_requests_sweep_absent(*, grace_seconds: float) -> int:

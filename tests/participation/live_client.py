@@ -23,7 +23,7 @@ class LiveClient:
         self.frames: list[dict] = []
         self._ref = 0
 
-    async def receive(self, timeout: float = 3) -> dict:
+    async def receive(self, timeout: float = 5) -> dict:
         frame = json.loads(await self.communicator.receive_from(timeout=timeout))
         if "seq" in frame and frame["type"] != "snapshot":
             # Public events arrive in order, without gaps.
@@ -33,7 +33,7 @@ class LiveClient:
         self.frames.append(frame)
         return frame
 
-    async def receive_until(self, type_: str, timeout: float = 3, **match) -> dict:
+    async def receive_until(self, type_: str, timeout: float = 5, **match) -> dict:
         while True:
             frame = await self.receive(timeout=timeout)
             if frame["type"] == type_ and all(frame.get(k) == v for k, v in match.items()):

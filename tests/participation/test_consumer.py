@@ -252,7 +252,9 @@ def _comparable(value):
     return value
 
 
-async def test_audience_counts_are_coalesced_and_follow_connections(live_broadcast, host):
+async def test_audience_counts_are_coalesced_and_follow_connections(live_broadcast, host, settings):
+    # A long interval, so that all the joins below surely fall within one or two.
+    settings.LIVE_COALESCE_SECONDS = 2
     guests = [
         await database_sync_to_async(GuestFactory)(broadcast=live_broadcast) for _ in range(5)
     ]
@@ -262,17 +264,17 @@ async def test_audience_counts_are_coalesced_and_follow_connections(live_broadca
             client = live_client(live_broadcast.slug, guest_key=g.guest_key)
             await client.__aenter__()
             opened.append(client)
-        audience = await console.receive_until("audience")
+        audience = await console.receive_until("audience", timeout=6)
         while audience["count"] != 6:
-            audience = await console.receive_until("audience")
+            audience = await console.receive_until("audience", timeout=6)
         # Six joins within one interval give a handful of audience events, not one per join.
         counts = [f for f in console.frames if f["type"] == "audience"]
         assert len(counts) <= 3
         for client in opened:
             await client.__aexit__(None, None, None)
-        audience = await console.receive_until("audience")
+        audience = await console.receive_until("audience", timeout=6)
         while audience["count"] != 1:
-            audience = await console.receive_until("audience")
+            audience = await console.receive_until("audience", timeout=6)
         assert [a["name"] for a in audience["sample"]] == ["Hana Host"]
 
 
