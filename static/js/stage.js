@@ -22,13 +22,22 @@ export class StageMedia {
     if (unmuteButton) unmuteButton.addEventListener('click', () => this.unmute());
     // A sender that stops sending (camera off, paused) leaves the last frame frozen:
     // notice it and show the person's picture instead.
-    setInterval(() => this.watchFrames(), 1500);
+    setInterval(() => this.watchFrames(), 1000);
   }
 
   watchFrames() {
     for (const tile of this.list.children) {
       const video = tile.querySelector('video');
-      if (!video.srcObject || !['playing', 'stalled'].includes(tile.dataset.media)) continue;
+      if (!video.srcObject) continue;
+      const local = this.local.has(Number(tile.dataset.attendee));
+      // A stream whose first track came after play() was called may sit paused, and
+      // the 'playing' event is not always sent again: look, and start it if need be.
+      if (video.paused && (local || video.muted || !this.soundBlocked)) video.play().catch(() => {});
+      if (tile.dataset.media === 'loading' && video.videoWidth > 0 && !video.paused) {
+        tile.dataset.media = 'playing';
+        this.sync();
+      }
+      if (!['playing', 'stalled'].includes(tile.dataset.media)) continue;
       const frames = video.getVideoPlaybackQuality().totalVideoFrames;
       const moving = frames !== this.frames.get(tile);
       this.frames.set(tile, frames);
@@ -73,12 +82,8 @@ export class StageMedia {
       const id = Number(tile.dataset.attendee);
       const video = tile.querySelector('video');
       const stream = this.streams.get(id) || null;
-      // A local stream gains and loses tracks (camera on and off, another device):
-      // a video element does not follow that by itself, so it is given the stream again.
-      const tracks = stream ? stream.getTracks().map((track) => track.id).join(',') : '';
-      if (video.srcObject !== stream || tile.dataset.tracks !== tracks) {
+      if (video.srcObject !== stream) {
         video.srcObject = stream;
-        tile.dataset.tracks = tracks;
         tile.dataset.media = stream ? 'loading' : 'none';
         if (stream) this.play(tile, video, this.local.has(id));
       }

@@ -106,7 +106,9 @@ export function renderStage(list, state) {
   const existing = new Map([...list.children].map((tile) => [Number(tile.dataset.attendee), tile]));
   const tiles = state.stage.map((attendee) => {
     const tile = existing.get(attendee.id) || stageTile(attendee);
-    tile.className = `stage-tile role-${attendee.role}`;
+    // classList, not className: the media classes (mirrored, no-video) must stay.
+    tile.classList.remove('role-host', 'role-speaker', 'role-viewer');
+    tile.classList.add(`role-${attendee.role}`);
     tile.setAttribute('aria-label', attendee.name);
     tile.querySelector('.tile-avatar').src = attendee.avatar;
     tile.querySelector('.name').textContent = attendee.name;
