@@ -25,19 +25,25 @@ def user_can_run(*, broadcast: Broadcast, user: AnyUser | None) -> bool:
     )
 
 
+def broadcast_announced(*, slug: str, user: AnyUser) -> Broadcast:
+    """A broadcast whose landing page this person may see: any but a draft, and drafts
+    to their hosts and moderators. Raises NotFound otherwise."""
+    broadcast = Broadcast.objects.select_related("host", "audience_group").filter(slug=slug).first()
+    if broadcast is None or (
+        broadcast.state == BroadcastState.DRAFT and not user_can_run(broadcast=broadcast, user=user)
+    ):
+        raise NotFound("There is no such broadcast.")
+    return broadcast
+
+
 def broadcast_for_audience(*, slug: str, user: AnyUser) -> Broadcast:
     """The broadcast a person asks to see, if they may see it.
 
     Drafts are visible to their hosts and moderators only; the audience setting
     decides the rest. Raises NotFound or Forbidden (with a reason a page can show).
     """
-    broadcast = Broadcast.objects.select_related("host", "audience_group").filter(slug=slug).first()
-    if broadcast is None:
-        raise NotFound("There is no such broadcast.")
-    privileged = user_can_run(broadcast=broadcast, user=user)
-    if broadcast.state == BroadcastState.DRAFT and not privileged:
-        raise NotFound("There is no such broadcast.")
-    if privileged or broadcast.audience == Audience.PUBLIC:
+    broadcast = broadcast_announced(slug=slug, user=user)
+    if broadcast.audience == Audience.PUBLIC or user_can_run(broadcast=broadcast, user=user):
         return broadcast
     if not user.is_authenticated:
         raise Forbidden("Sign in to watch this broadcast.", code="forbidden")

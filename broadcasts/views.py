@@ -13,19 +13,15 @@ from participation.models import new_guest_key
 
 from .calendar import broadcast_ics
 from .errors import Forbidden, NotFound
-from .models import Audience, Broadcast, BroadcastState
-from .selectors import broadcast_for_audience, user_can_run, user_is_host
+from .models import Audience, Broadcast
+from .selectors import broadcast_announced, broadcast_for_audience, user_is_host
 
 
 def _visible_broadcast(request: HttpRequest, slug: str) -> Broadcast:
-    """Any broadcast but a draft is announced on its landing page; drafts only to its team."""
-    broadcast = Broadcast.objects.select_related("host").filter(slug=slug).first()
-    if broadcast is None or (
-        broadcast.state == BroadcastState.DRAFT
-        and not user_can_run(broadcast=broadcast, user=request.user)
-    ):
-        raise Http404("There is no such broadcast.")
-    return broadcast
+    try:
+        return broadcast_announced(slug=slug, user=request.user)
+    except NotFound:
+        raise Http404("There is no such broadcast.") from None
 
 
 def landing(request: HttpRequest, slug: str) -> HttpResponse:

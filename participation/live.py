@@ -76,18 +76,18 @@ def hand_cancel(context: CommandContext, data: dict) -> None:
     stage.hand_cancel(attendee=context.attendee)
 
 
-@live_command("hand.approve", roles=HOSTS, fields=AttendeeField)
-def hand_approve(context: CommandContext, data: dict) -> None:
-    stage.hand_approve(
-        broadcast=context.broadcast, attendee_id=data["attendee"], by=context.attendee.user
-    )
+def _host_decides(name: str, service) -> None:
+    """A host command about one attendee (`{"attendee": id}`), run by `service`."""
+
+    @live_command(name, roles=HOSTS, fields=AttendeeField)
+    def handle(context: CommandContext, data: dict) -> None:
+        service(broadcast=context.broadcast, attendee_id=data["attendee"], by=context.attendee.user)
 
 
-@live_command("hand.decline", roles=HOSTS, fields=AttendeeField)
-def hand_decline(context: CommandContext, data: dict) -> None:
-    stage.hand_decline(
-        broadcast=context.broadcast, attendee_id=data["attendee"], by=context.attendee.user
-    )
+_host_decides("hand.approve", stage.hand_approve)
+_host_decides("hand.decline", stage.hand_decline)
+_host_decides("stage.remove", stage.stage_remove)
+_host_decides("stage.invite", stage.stage_invite)
 
 
 @live_command("hand.lower_all", roles=HOSTS)
@@ -99,20 +99,6 @@ def hand_lower_all(context: CommandContext, data: dict) -> dict:
 @live_command("stage.leave", roles=SPEAKERS)
 def stage_leave(context: CommandContext, data: dict) -> None:
     stage.stage_leave(attendee=context.attendee)
-
-
-@live_command("stage.remove", roles=HOSTS, fields=AttendeeField)
-def stage_remove(context: CommandContext, data: dict) -> None:
-    stage.stage_remove(
-        broadcast=context.broadcast, attendee_id=data["attendee"], by=context.attendee.user
-    )
-
-
-@live_command("stage.invite", roles=HOSTS, fields=AttendeeField)
-def stage_invite(context: CommandContext, data: dict) -> None:
-    stage.stage_invite(
-        broadcast=context.broadcast, attendee_id=data["attendee"], by=context.attendee.user
-    )
 
 
 @live_command("invitation.accept", roles=VIEWERS)

@@ -97,12 +97,17 @@ def running_server(kind: str = "daphne", **env_overrides: str):
             _wait_until_up(base, process, log_path)
             yield base
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Ask a server to stop, and make sure it does."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def _wait_until_up(base: str, process: subprocess.Popen, log_path: Path) -> None:

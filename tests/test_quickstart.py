@@ -13,6 +13,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from tests.servers import stop
+
 PROJECT = Path(__file__).resolve().parent.parent
 _READ_PREFIXES = ("DJANGO_", "PRIMETIME_", "DATABASE_URL", "REDIS_URL", "MEDIA_BACKEND", "JANUS_")
 START_TIMEOUT = 30
@@ -76,12 +78,7 @@ def quickstart(tmp_path: Path, db_path: Path, *, password: str | None, name: str
             _wait_until_serving(server)
             yield server
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+            stop(process)
 
 
 def _wait_until_serving(server: Server) -> None:
