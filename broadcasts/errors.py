@@ -5,9 +5,11 @@
 class DomainError(Exception):
     code = "invalid"
 
-    def __init__(self, message: str, *, code: str | None = None):
+    def __init__(self, message: str, *, code: str | None = None, details: dict | None = None):
         super().__init__(message)
         self.message = message
+        # Field errors, {field: [messages]}, for forms and the socket's `error` frame.
+        self.details = details
         if code is not None:
             self.code = code
 

@@ -17,3 +17,8 @@ _lifecycle("broadcast.start", "start")
 _lifecycle("broadcast.pause", "pause")
 _lifecycle("broadcast.resume", "resume")
 _lifecycle("broadcast.end", "end")
+
+
+@live_command("cta.push", roles=HOSTS)
+def cta_push(context: CommandContext, data: dict) -> None:
+    services.broadcast_cta_push(broadcast=context.broadcast, by=context.attendee.user)

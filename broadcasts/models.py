@@ -50,6 +50,20 @@ class Broadcast(models.Model):
     cta_label = models.CharField("call-to-action button label", max_length=60, blank=True)
     cta_url = models.URLField("call-to-action URL", blank=True)
 
+    cta_pushed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When a host last pushed the call-to-action to every viewer.",
+    )
+
+    questions_premoderated = models.BooleanField(
+        "hold questions for approval",
+        default=False,
+        help_text="Questions wait until a host or moderator approves them; "
+        "the asker still sees their own.",
+    )
+
     lead_ask_phone = models.BooleanField("ask for a phone number", default=False)
     lead_ask_company = models.BooleanField("ask for a company", default=False)
     lead_consent_text = models.TextField(
@@ -122,3 +136,26 @@ class BroadcastTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_state} → {self.to_state}"
+
+
+class AuditEntry(models.Model):
+    """Who did what to a broadcast, and when: state changes, moderation, exports and
+    downloads. Written by the services that make those changes; never edited."""
+
+    broadcast = models.ForeignKey(
+        Broadcast, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=64, db_index=True)  # e.g. "question.hide"
+    subject = models.CharField(max_length=300, blank=True)  # what it was done to, in words
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "audit log entry"
+        verbose_name_plural = "audit log"
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} by {self.actor or 'the system'}"

@@ -79,4 +79,11 @@ def broadcast_public_data(*, broadcast: Broadcast) -> dict:
         }
         if broadcast.has_cta
         else None,
+        "cta_pushed_at": broadcast.cta_pushed_at,
+        "lead_form": {
+            "phone": broadcast.lead_ask_phone,
+            "company": broadcast.lead_ask_company,
+            "consent_text": broadcast.lead_consent_text,
+        },
+        "questions_premoderated": broadcast.questions_premoderated,
     }

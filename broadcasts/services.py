@@ -6,13 +6,15 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from leads.services import export_post_session
 from participation.fanout import publish_on_commit
 from participation.services import attendee_for_user
 from participation.stage import stage_clear_for_end
 
+from .audit import audit_record
 from .errors import Conflict, Forbidden, InvalidInput
 from .models import Broadcast, BroadcastState, BroadcastTransition
-from .selectors import AnyUser, user_can_run
+from .selectors import AnyUser, broadcast_public_data, user_can_run
 
 S = BroadcastState
 
@@ -85,11 +87,19 @@ def _transition(
             attendee_for_user(broadcast=locked, user=locked.host)
         if to_state == S.ENDED:
             stage_clear_for_end(broadcast=locked)
+            # The post-session lead export queues itself.
+            transaction.on_commit(lambda: export_post_session(broadcast_id=locked.pk))
         BroadcastTransition.objects.create(
             broadcast=locked,
             from_state=from_state,
             to_state=to_state,
             by=by if by is not None and by.is_authenticated else None,
+        )
+        audit_record(
+            broadcast=locked,
+            by=by,
+            action=f"broadcast.{action}",
+            subject=f"{from_state} → {to_state}",
         )
         publish_on_commit(
             locked.slug,
@@ -130,6 +140,28 @@ def broadcast_end(*, broadcast: Broadcast, by: AnyUser | None) -> Broadcast:
     """End for good: viewers see the end screen with the call-to-action; pending requests
     to speak expire and every speaker's call ends."""
     return _transition(broadcast=broadcast, action="end", by=by)
+
+
+def broadcast_cta_push(*, broadcast: Broadcast, by: AnyUser | None) -> Broadcast:
+    """Show the call-to-action to every viewer now, as a banner they cannot miss."""
+    if by is not None and not user_can_run(broadcast=broadcast, user=by):
+        raise Forbidden("Only the broadcast's hosts and moderators can do that.")
+    if not broadcast.has_cta:
+        raise Conflict(
+            "This broadcast has no call-to-action. Set its button label and URL in the admin."
+        )
+    if broadcast.state not in (S.LIVE, S.PAUSED):
+        raise Conflict("Push the call-to-action while the broadcast is live.")
+    now = timezone.now()
+    with transaction.atomic():
+        Broadcast.objects.filter(pk=broadcast.pk).update(cta_pushed_at=now)
+        broadcast.cta_pushed_at = now
+        audit_record(broadcast=broadcast, by=by, action="cta.push", subject=broadcast.cta_label)
+        publish_on_commit(
+            broadcast.slug,
+            {"type": "cta", "cta": broadcast_public_data(broadcast=broadcast)["cta"], "at": now},
+        )
+    return broadcast
 
 
 ACTIONS = {

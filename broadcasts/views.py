@@ -1,14 +1,17 @@
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods
 
+from participation import reactions
 from participation import services as participation
 from participation.forms import GuestNameForm
-from participation.guests import guest_key_from_request, set_guest_cookie
+from participation.guests import guest_cookie_value, guest_key_from_request, set_guest_cookie
 from participation.models import new_guest_key
 
 from .calendar import broadcast_ics
@@ -35,6 +38,14 @@ def landing(request: HttpRequest, slug: str) -> HttpResponse:
             and not request.user.is_authenticated,
         },
     )
+
+
+def status(request: HttpRequest, slug: str) -> JsonResponse:
+    """The state of a broadcast, for a landing page waiting to say "Join live"."""
+    broadcast = _visible_broadcast(request, slug)
+    response = JsonResponse({"state": broadcast.state})
+    response["Cache-Control"] = "max-age=5"
+    return response
 
 
 def calendar(request: HttpRequest, slug: str) -> HttpResponse:
@@ -90,6 +101,13 @@ def watch(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _watch_page(request, broadcast, attendee) -> HttpResponse:
+    if attendee.removed_at is not None:
+        return render(
+            request,
+            "broadcasts/forbidden.html",
+            {"message": "You were removed from this broadcast."},
+            status=403,
+        )
     return render(
         request,
         "broadcasts/watch.html",
@@ -114,3 +132,55 @@ def host_console(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _live_path(broadcast: Broadcast) -> str:
     return f"/ws/broadcasts/{broadcast.slug}/"
+
+
+@xframe_options_exempt
+def embed(request: HttpRequest, slug: str) -> HttpResponse:
+    """The widget, in an iframe on another website (DESIGN section 2: `/b/<slug>/embed/`).
+
+    Guests get a token the widget keeps in its own storage and hands to the socket; a
+    third-party iframe cannot rely on cookies. Only the origins in the settings may
+    frame it.
+    """
+    try:
+        broadcast = broadcast_for_audience(slug=slug, user=request.user)
+        refusal = None
+    except NotFound:
+        raise Http404("There is no such broadcast.") from None
+    except Forbidden as error:
+        broadcast = _visible_broadcast(request, slug)
+        refusal = error.message
+    known_guest = guest_key_from_request(request)
+    response = render(
+        request,
+        "broadcasts/embed.html",
+        {
+            "broadcast": broadcast,
+            "refusal": refusal,
+            "live_path": _live_path(broadcast),
+            "signed_in": request.user.is_authenticated,
+            # A guest known from the watch page stays the same person in the widget.
+            "known_guest_token": guest_cookie_value(known_guest) if known_guest else "",
+            "new_guest_token": guest_cookie_value(new_guest_key()),
+        },
+    )
+    ancestors = " ".join(["'self'", *settings.EMBED_ALLOWED_ORIGINS])
+    response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def cta(request: HttpRequest, slug: str) -> HttpResponse:
+    """Follow the call-to-action from a page without a live socket (the landing page),
+    counting the click for whoever is known."""
+    broadcast = _visible_broadcast(request, slug)
+    if not broadcast.has_cta:
+        raise Http404("This broadcast has no call-to-action.")
+    if request.user.is_authenticated:
+        attendee = participation.attendee_of_user(broadcast=broadcast, user=request.user)
+    else:
+        attendee = participation.attendee_for_guest(
+            broadcast=broadcast, guest_key=guest_key_from_request(request)
+        )
+    reactions.cta_click_record(broadcast=broadcast, attendee=attendee, source="landing")
+    return redirect(broadcast.cta_url)

@@ -7,6 +7,7 @@ read here and nowhere else; a bad value stops start-up with a clear message.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -79,6 +80,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "broadcasts",
     "participation",
     "leads",
@@ -174,7 +176,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # Live events: how many recent public events each broadcast keeps for replay on
-# reconnect, and how often coalesced counters (audience, likes) are flushed.
+# reconnect, and how often coalesced counters (audience, likes, rating) are flushed.
 LIVE_EVENT_LOG_SIZE = env_int("PRIMETIME_LIVE_EVENT_LOG_SIZE", 500, minimum=10)
 LIVE_COALESCE_SECONDS = 0.5
 LIVE_AUDIENCE_SAMPLE_SIZE = 24
@@ -186,6 +188,15 @@ LIVE_COMMAND_BURST = 20
 # expires, or their call ends. Shorter than that is a reload or a network blip.
 SPEAK_REQUEST_GRACE_SECONDS = env_int("PRIMETIME_SPEAK_GRACE_SECONDS", 20, minimum=1)
 SPEAK_REQUEST_SWEEP_SECONDS = 5
+# Viewers of every running broadcast are counted this often, for the analytics chart.
+VIEWER_SAMPLE_SECONDS = env_int("PRIMETIME_VIEWER_SAMPLE_SECONDS", 10, minimum=1)
+# Per attendee (all their pages, every process): (actions allowed, per seconds).
+ATTENDEE_RATE_LIMITS = {
+    "question": (env_int("PRIMETIME_QUESTIONS_PER_MINUTE", 5, minimum=1), 60),
+    "vote": (30, 60),
+    "like": (10, 60),
+    "rate": (20, 60),
+}
 # WebRTC signalling is chattier: a host answers every viewer's offer and ICE candidates.
 LIVE_SIGNAL_RATE = 100
 LIVE_SIGNAL_BURST = 400
@@ -241,8 +252,27 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = Path(env_str("PRIMETIME_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+# Lead exports hold personal data: their own folder, never under a public URL; they are
+# downloaded through a permission-checked view.
+EXPORTS_ROOT = Path(env_str("PRIMETIME_EXPORTS_DIR", str(BASE_DIR / "var" / "exports")))
+STORAGES["exports"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": str(EXPORTS_ROOT), "base_url": None},
+}
+# A broadcast's post-session export waits this long after the end, so leads left on the
+# end screen are in it (with a Celery worker; tasks run at once when embedded).
+POST_SESSION_EXPORT_DELAY_SECONDS = env_int("PRIMETIME_POST_SESSION_EXPORT_DELAY", 300, minimum=0)
 
 # The guest cookie identifies a guest attendee across broadcasts (signed, not secret).
+# Origins of the websites allowed to show the widget in an iframe (CSP frame-ancestors),
+# e.g. "https://shop.example.com". Empty: PrimeTime's own pages only.
+EMBED_ALLOWED_ORIGINS = env_list("PRIMETIME_EMBED_ORIGINS", [])
+for _origin in EMBED_ALLOWED_ORIGINS:
+    if _origin != "*" and not re.fullmatch(r"https?://[^/\s;,]+", _origin):
+        raise ImproperlyConfigured(
+            f"PRIMETIME_EMBED_ORIGINS: {_origin!r} is not an origin like https://shop.example.com"
+        )
+
 GUEST_COOKIE_NAME = "primetime_guest"
 GUEST_COOKIE_MAX_AGE = 60 * 60 * 24 * 365
 
@@ -258,8 +288,21 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PrimeTime API",
-    "DESCRIPTION": "Broadcasts, leads and lead exports.",
+    "DESCRIPTION": (
+        "Broadcasts with their live counters, captured leads, and lead exports. "
+        "Authenticate with a session or `Authorization: Token <key>`; leads and exports "
+        "need the `leads.export_leads` permission (the Ops group)."
+    ),
     "VERSION": "1.0.0",
+    # The docs page's assets are served from here, not from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {
+        "BroadcastStateEnum": "broadcasts.models.BroadcastState",
+        "ExportStateEnum": "leads.models.ExportState",
+    },
 }
 
 # --- Production safety --------------------------------------------------------

@@ -11,5 +11,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("b/", include("broadcasts.urls")),
+    path("leads/", include("leads.urls")),
+    path("api/", include("config.api")),
     path("avatar/<str:letters>/<int:hue>.svg", avatar, name="avatar"),
 ]

@@ -1,12 +1,26 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from .models import Attendee, SpeakRequest, SpeakRequestTransition
+from broadcasts.errors import DomainError
+
+from . import questions, stage
+from .models import Attendee, CtaClick, Question, SpeakRequest, SpeakRequestTransition
 
 
 @admin.register(Attendee)
 class AttendeeAdmin(admin.ModelAdmin):
-    list_display = ["display_name", "broadcast", "role", "kind", "online", "joined_at", "left_at"]
-    list_filter = ["role", "broadcast"]
+    list_display = [
+        "display_name",
+        "broadcast",
+        "role",
+        "kind",
+        "online",
+        "joined_at",
+        "left_at",
+        "removed_at",
+    ]
+    list_filter = ["role", "broadcast", ("removed_at", admin.EmptyFieldListFilter)]
     search_fields = ["display_name", "user__username", "user__email", "broadcast__title"]
     list_select_related = ["broadcast", "user"]
     readonly_fields = [
@@ -19,8 +33,37 @@ class AttendeeAdmin(admin.ModelAdmin):
         "last_seen_at",
         "left_at",
         "widget_closed",
+        "liked",
+        "stars",
+        "removed_at",
+        "removed_by",
     ]
     fields = ["display_name", *readonly_fields]
+    actions = ["remove_from_broadcast"]
+
+    @admin.action(
+        description="Remove from their broadcast (disconnect; no way back)",
+        permissions=["change"],
+    )
+    def remove_from_broadcast(self, request: HttpRequest, queryset: QuerySet[Attendee]) -> None:
+        for attendee in queryset.select_related("broadcast"):
+            try:
+                stage.attendee_remove(
+                    broadcast=attendee.broadcast, attendee_id=attendee.pk, by=request.user
+                )
+            except DomainError as error:
+                self.message_user(request, f"{attendee}: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{attendee} was removed.", messages.SUCCESS)
+
+    @admin.display(boolean=True, description="liked")
+    def liked(self, obj: Attendee) -> bool:
+        return hasattr(obj, "like")
+
+    @admin.display(description="rated the presenter")
+    def stars(self, obj: Attendee) -> str:
+        rating = getattr(obj, "rating", None)
+        return f"{rating.stars} of 5" if rating else "—"
 
     def has_add_permission(self, request) -> bool:
         # Attendees come from people opening a broadcast, not from the admin.
@@ -74,6 +117,100 @@ class SpeakRequestAdmin(admin.ModelAdmin):
         "off_stage_at",
     ]
     inlines = [SpeakRequestTransitionInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def _moderation_action(action: str, description: str):
+    def run(modeladmin, request: HttpRequest, queryset: QuerySet[Question]) -> None:
+        done = 0
+        for question in queryset.select_related("broadcast"):
+            try:
+                if action in ("pin", "unpin"):
+                    questions.question_pin(
+                        broadcast=question.broadcast,
+                        question_id=question.pk,
+                        by=request.user,
+                        pinned=action == "pin",
+                    )
+                else:
+                    questions.question_moderate(
+                        broadcast=question.broadcast,
+                        question_id=question.pk,
+                        action=action,
+                        by=request.user,
+                    )
+            except DomainError as error:
+                modeladmin.message_user(request, f"“{question}”: {error.message}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            modeladmin.message_user(
+                request, f"{description}: {done} question(s).", messages.SUCCESS
+            )
+
+    run.__name__ = f"{action}_selected"
+    return admin.action(description=f"{description} (selected questions)", permissions=["change"])(
+        run
+    )
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    """Every question of every broadcast, hidden and waiting ones included. Moderation goes
+    through the same services as the host console, so viewers see it live."""
+
+    list_display = ["text_preview", "author", "broadcast", "state", "pinned", "votes", "created_at"]
+    list_filter = ["state", "pinned", "broadcast"]
+    search_fields = ["text", "attendee__display_name", "broadcast__title"]
+    list_select_related = ["attendee", "broadcast"]
+    readonly_fields = [
+        "broadcast",
+        "attendee",
+        "text",
+        "state",
+        "pinned",
+        "votes",
+        "created_at",
+        "moderated_at",
+        "moderated_by",
+    ]
+    ordering = ["-created_at", "-id"]
+    actions = [
+        _moderation_action("approve", "Approve"),
+        _moderation_action("answer", "Mark answered"),
+        _moderation_action("hide", "Hide"),
+        _moderation_action("show", "Show again"),
+        _moderation_action("pin", "Pin"),
+        _moderation_action("unpin", "Unpin"),
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Changes are the moderation actions, never edits of what someone wrote.
+        return obj is None and super().has_change_permission(request)
+
+    @admin.display(description="question")
+    def text_preview(self, obj: Question) -> str:
+        return obj.text if len(obj.text) <= 90 else obj.text[:89] + "…"
+
+    @admin.display(description="asked by", ordering="attendee__display_name")
+    def author(self, obj: Question) -> str:
+        return obj.attendee.display_name
+
+
+@admin.register(CtaClick)
+class CtaClickAdmin(admin.ModelAdmin):
+    list_display = ["at", "broadcast", "attendee", "source"]
+    list_filter = ["source", "broadcast"]
+    list_select_related = ["broadcast", "attendee"]
+    readonly_fields = ["at", "broadcast", "attendee", "source"]
 
     def has_add_permission(self, request) -> bool:
         return False

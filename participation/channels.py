@@ -8,6 +8,11 @@ def attendee_group(attendee_id: int) -> str:
     return f"primetime.attendee.{attendee_id}"
 
 
+def hosts_group(broadcast_id: int) -> str:
+    """Channel-layer group of a broadcast's open host consoles (moderation events)."""
+    return f"primetime.hosts.{broadcast_id}"
+
+
 def events_channel(slug: str) -> str:
     """Redis pub/sub channel carrying a broadcast's public events, one message each."""
     return f"{EVENTS_CHANNEL_PREFIX}{slug}"

@@ -14,11 +14,11 @@ from broadcasts.errors import DomainError, Forbidden
 from broadcasts.models import Broadcast
 
 from . import services
-from .channels import attendee_group
+from .channels import attendee_group, hosts_group
 from .commands import REGISTRY, CommandContext
 from .fanout import bus, encode, hubs
-from .guests import guest_key_from_cookies
-from .models import Attendee
+from .guests import guest_key_from_cookies, guest_key_from_token
+from .models import Attendee, Role
 from .ratelimit import TokenBucket
 from .selectors import live_snapshot
 
@@ -35,6 +35,7 @@ MAX_REF_CHARS = 64
 
 class LiveConsumer(AsyncWebsocketConsumer):
     attendee: Attendee | None = None
+    groups_joined: list[str] = []
 
     async def connect(self) -> None:
         self.slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -45,10 +46,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
             "signal": TokenBucket(settings.LIVE_SIGNAL_RATE, settings.LIVE_SIGNAL_BURST),
         }
         user = self.scope.get("user") or AnonymousUser()
-        guest_key = guest_key_from_cookies(self.scope.get("cookies") or {})
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        # The embedded widget names its guest with a token from its own storage.
+        widget_token = (query.get("guest") or [None])[0]
+        guest_key = guest_key_from_token(widget_token) or guest_key_from_cookies(
+            self.scope.get("cookies") or {}
+        )
         try:
             attendee = await database_sync_to_async(services.attendee_for_connection)(
-                slug=self.slug, user=user, guest_key=guest_key
+                slug=self.slug, user=user, guest_key=guest_key, embedded=widget_token is not None
             )
         except DomainError as error:
             await self.close(code=CLOSE_CODES.get(error.code, 4400))
@@ -60,6 +66,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # that position reaches this connection through the hub.
         await self.hub.join(self.slug, self)
         await self.channel_layer.group_add(attendee_group(attendee.pk), self.channel_name)
+        self.groups_joined = [attendee_group(attendee.pk)]
+        if attendee.role == Role.HOST:
+            # Moderation: questions waiting for approval, and hidden ones, in full.
+            hosts = hosts_group(attendee.broadcast_id)
+            await self.channel_layer.group_add(hosts, self.channel_name)
+            self.groups_joined.append(hosts)
         epoch, since = _resume_point(self.scope.get("query_string", b""))
         first_frames, seq = await database_sync_to_async(self._join)(epoch=epoch, since=since)
         for frame in first_frames:
@@ -105,7 +117,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.attendee is None:
             return
         self.hub.leave(self.slug, self)
-        await self.channel_layer.group_discard(attendee_group(self.attendee.pk), self.channel_name)
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
         await database_sync_to_async(services.attendee_disconnected)(attendee=self.attendee)
         self.hub.audience_changed(self.slug, self.attendee.broadcast_id)
         self.attendee = None
@@ -142,7 +155,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         try:
             result = await database_sync_to_async(self._run)(command, fields.validated_data)
         except DomainError as error:
-            await self._error(ref, error.code, error.message)
+            await self._error(ref, error.code, error.message, details=error.details)
             return
         except Exception:
             logger.exception("live command %s failed", command.name)
@@ -168,6 +181,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def live_private(self, message: dict) -> None:
         """A private event for this attendee, sent through the channel layer."""
         await self.send(text_data=message["frame"])
+        if message.get("close"):
+            # Taken out of the broadcast: the page has been told; the socket closes.
+            await self.close(code=CLOSE_CODES["forbidden"])
 
 
 def _resume_point(query_string: bytes) -> tuple[str | None, int | None]:

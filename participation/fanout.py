@@ -244,7 +244,6 @@ class LoopHub:
         default_factory=lambda: collections.defaultdict(set)
     )
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
-    audience_dirty: dict[str, int] = field(default_factory=dict)
     tasks: list[asyncio.Task] = field(default_factory=list)
     started: asyncio.Event = field(default_factory=asyncio.Event)
     _starting: bool = False
@@ -263,7 +262,11 @@ class LoopHub:
             self.tasks.append(listener)
         self.tasks.append(asyncio.create_task(self._dispatch(), name="primetime-live-dispatch"))
         self.tasks.append(
-            asyncio.create_task(self._flush_audience(), name="primetime-live-audience")
+            asyncio.create_task(self._flush_counters(), name="primetime-live-counters")
+        )
+        self.tasks.append(asyncio.create_task(self._sweep_absent(), name="primetime-live-sweep"))
+        self.tasks.append(
+            asyncio.create_task(self._sample_viewers(), name="primetime-live-samples")
         )
         self.started.set()
 
@@ -285,7 +288,7 @@ class LoopHub:
         self.queue.put_nowait((slug, seq, frame))
 
     def audience_changed(self, slug: str, broadcast_id: int) -> None:
-        self.audience_dirty[slug] = broadcast_id
+        counters.mark("audience", broadcast_id)
 
     async def resync_all(self) -> None:
         for room in list(self.rooms.values()):
@@ -302,23 +305,22 @@ class LoopHub:
                 except Exception:
                     logger.exception("could not deliver a live event to a connection")
 
-    async def _flush_audience(self) -> None:
-        # Presence changes are coalesced: at most one `audience` event per broadcast
-        # per interval from each process, however many viewers come and go.
+    async def _flush_counters(self) -> None:
+        # Counters are coalesced: at most one `audience`, `likes` or `rating` event per
+        # broadcast per interval from each process, however many viewers act.
         from channels.db import database_sync_to_async
 
-        from .services import audience_publish
+        from .services import counter_publish
 
         while True:
             await asyncio.sleep(settings.LIVE_COALESCE_SECONDS)
-            if not self.audience_dirty:
-                continue
-            dirty, self.audience_dirty = self.audience_dirty, {}
-            for broadcast_id in dirty.values():
+            for kind, broadcast_id in counters.drain():
                 try:
-                    await database_sync_to_async(audience_publish)(broadcast_id=broadcast_id)
+                    await database_sync_to_async(counter_publish)(
+                        kind=kind, broadcast_id=broadcast_id
+                    )
                 except Exception:
-                    logger.exception("could not publish the audience of broadcast %s", broadcast_id)
+                    logger.exception("could not publish %s of broadcast %s", kind, broadcast_id)
 
     async def _sweep_absent(self) -> None:
         # Requests of people who left, and speakers who dropped off, are let go after a
@@ -335,6 +337,51 @@ class LoopHub:
                 )
             except Exception:
                 logger.exception("could not sweep the requests of absent attendees")
+
+    async def _sample_viewers_once(self) -> None:
+        from channels.db import database_sync_to_async
+
+        from .services import viewers_sample
+
+        try:
+            await database_sync_to_async(viewers_sample)()
+        except Exception:
+            logger.exception("could not sample the viewers of running broadcasts")
+
+    async def _sample_viewers(self) -> None:
+        # The analytics chart's points: every process samples; one row per interval wins.
+        while True:
+            await asyncio.sleep(settings.VIEWER_SAMPLE_SECONDS)
+            await self._sample_viewers_once()
+
+
+class Counters:
+    """Which broadcasts' counters changed since the last flush, in this process.
+
+    Process-wide, not per event loop: services mark from worker threads, and any
+    running hub's flusher publishes.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._dirty: dict[tuple[str, int], None] = {}
+
+    def mark(self, kind: str, broadcast_id: int) -> None:
+        with self._lock:
+            self._dirty[(kind, broadcast_id)] = None
+
+    def drain(self) -> list[tuple[str, int]]:
+        with self._lock:
+            dirty, self._dirty = self._dirty, {}
+        return list(dirty)
+
+
+counters = Counters()
+
+
+def counter_changed_on_commit(kind: str, broadcast_id: int) -> None:
+    """Publish a counter (`likes`, `rating`) soon after the commit, coalesced with others."""
+    transaction.on_commit(lambda: counters.mark(kind, broadcast_id), robust=True)
 
 
 class _Hubs:
@@ -383,18 +430,36 @@ def bus() -> EventBus:
         return _bus
 
 
-def send_private(attendee_id: int, payload: dict) -> None:
-    """Send an event to one attendee's open pages only, through the channel layer."""
+def send_private(attendee_id: int, payload: dict, *, then_close: bool = False) -> None:
+    """Send an event to one attendee's open pages only, through the channel layer; with
+    `then_close`, their sockets close after it (they were removed)."""
     from asgiref.sync import async_to_sync
     from channels.layers import get_channel_layer
 
     async_to_sync(get_channel_layer().group_send)(
-        names.attendee_group(attendee_id), {"type": "live.private", "frame": encode(payload)}
+        names.attendee_group(attendee_id),
+        {"type": "live.private", "frame": encode(payload), "close": then_close},
     )
 
 
-def send_private_on_commit(attendee_id: int, payload: dict) -> None:
-    transaction.on_commit(lambda: send_private(attendee_id, payload), robust=True)
+def send_to_hosts(broadcast_id: int, payload: dict) -> None:
+    """Send an event to the open host consoles of a broadcast (hosts and co-hosts)."""
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    async_to_sync(get_channel_layer().group_send)(
+        names.hosts_group(broadcast_id), {"type": "live.private", "frame": encode(payload)}
+    )
+
+
+def send_to_hosts_on_commit(broadcast_id: int, payload: dict) -> None:
+    transaction.on_commit(lambda: send_to_hosts(broadcast_id, payload), robust=True)
+
+
+def send_private_on_commit(attendee_id: int, payload: dict, *, then_close: bool = False) -> None:
+    transaction.on_commit(
+        lambda: send_private(attendee_id, payload, then_close=then_close), robust=True
+    )
 
 
 def publish_on_commit(slug: str, payload: dict) -> None:

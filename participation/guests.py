@@ -24,11 +24,23 @@ def guest_key_from_cookies(cookies: dict[str, str]) -> uuid.UUID | None:
         return None
 
 
+def guest_key_from_token(token: str | None) -> uuid.UUID | None:
+    """The guest key an embedded widget hands over (its own storage, not a cookie: a
+    third-party iframe cannot count on cookies)."""
+    if not token:
+        return None
+    try:
+        return _parse(_signer().unsign(token[:200], max_age=settings.GUEST_COOKIE_MAX_AGE))
+    except signing.BadSignature:
+        return None
+
+
 def _signer() -> signing.Signer:
     return signing.get_cookie_signer(salt=settings.GUEST_COOKIE_NAME + _SALT)
 
 
 def guest_cookie_value(key: uuid.UUID) -> str:
+    """The signed key: the guest cookie's value, and the widget's token."""
     return _signer().sign(key.hex)
 
 

@@ -4,9 +4,9 @@ from rest_framework import serializers
 
 from broadcasts.media import SIGNAL_KINDS
 
-from . import services, stage
+from . import questions, reactions, services, stage
 from .commands import HOSTS, STAGE, CommandContext, live_command
-from .models import Role
+from .models import QUESTION_MAX_CHARS, Role
 
 
 @live_command("ping")
@@ -88,6 +88,7 @@ _host_decides("hand.approve", stage.hand_approve)
 _host_decides("hand.decline", stage.hand_decline)
 _host_decides("stage.remove", stage.stage_remove)
 _host_decides("stage.invite", stage.stage_invite)
+_host_decides("attendee.remove", stage.attendee_remove)
 
 
 @live_command("hand.lower_all", roles=HOSTS)
@@ -109,3 +110,102 @@ def invitation_accept(context: CommandContext, data: dict) -> None:
 @live_command("invitation.decline", roles=VIEWERS)
 def invitation_decline(context: CommandContext, data: dict) -> None:
     stage.invitation_decline(attendee=context.attendee)
+
+
+class QuestionText(serializers.Serializer):
+    # The length rule and its message live in the service; this only bounds the frame.
+    text = serializers.CharField(
+        max_length=QUESTION_MAX_CHARS * 4, allow_blank=True, trim_whitespace=False
+    )
+
+
+class QuestionField(serializers.Serializer):
+    question = serializers.IntegerField(min_value=1)
+
+
+@live_command("question.ask", fields=QuestionText)
+def question_ask(context: CommandContext, data: dict) -> dict:
+    question = questions.question_ask(attendee=context.attendee, text=data["text"])
+    return {"question": question.pk, "state": question.state}
+
+
+@live_command("question.upvote", fields=QuestionField)
+def question_upvote(context: CommandContext, data: dict) -> dict:
+    question = questions.question_upvote(attendee=context.attendee, question_id=data["question"])
+    return {"votes": question.votes}
+
+
+def _host_moderates(name: str, action: str) -> None:
+    @live_command(name, roles=HOSTS, fields=QuestionField)
+    def handle(context: CommandContext, data: dict) -> None:
+        questions.question_moderate(
+            broadcast=context.broadcast,
+            question_id=data["question"],
+            action=action,
+            by=context.attendee.user,
+        )
+
+
+for _action in questions.MOVES:
+    _host_moderates(f"question.{_action}", _action)
+
+
+@live_command("question.pin", roles=HOSTS, fields=QuestionField)
+def question_pin(context: CommandContext, data: dict) -> None:
+    questions.question_pin(
+        broadcast=context.broadcast, question_id=data["question"], by=context.attendee.user
+    )
+
+
+@live_command("question.unpin", roles=HOSTS, fields=QuestionField)
+def question_unpin(context: CommandContext, data: dict) -> None:
+    questions.question_pin(
+        broadcast=context.broadcast,
+        question_id=data["question"],
+        by=context.attendee.user,
+        pinned=False,
+    )
+
+
+@live_command("like")
+def like(context: CommandContext, data: dict) -> dict:
+    reactions.like(attendee=context.attendee)
+    return {"liked": True}
+
+
+class Stars(serializers.Serializer):
+    stars = serializers.IntegerField(
+        min_value=1,
+        max_value=5,
+        error_messages={
+            "min_value": "Choose from 1 to 5 stars.",
+            "max_value": "Choose from 1 to 5 stars.",
+        },
+    )
+
+
+@live_command("rate", roles={Role.VIEWER, Role.SPEAKER}, fields=Stars)
+def rate(context: CommandContext, data: dict) -> dict:
+    rating = reactions.rate(attendee=context.attendee, stars=data["stars"])
+    return {"stars": rating.stars}
+
+
+@live_command("widget.close")
+def widget_close(context: CommandContext, data: dict) -> None:
+    reactions.widget_fold(attendee=context.attendee, closed=True)
+
+
+@live_command("widget.open")
+def widget_open(context: CommandContext, data: dict) -> None:
+    reactions.widget_fold(attendee=context.attendee, closed=False)
+
+
+class CtaSource(serializers.Serializer):
+    source = serializers.ChoiceField(choices=reactions.CTA_SOURCES, default="watch")
+
+
+@live_command("cta.click", fields=CtaSource)
+def cta_click(context: CommandContext, data: dict) -> None:
+    reactions.cta_click_record(
+        broadcast=context.broadcast, attendee=context.attendee, source=data["source"]
+    )

@@ -27,7 +27,21 @@ class Attendee(models.Model):
     joined_at = models.DateTimeField(auto_now_add=True)
     last_seen_at = models.DateTimeField(null=True, blank=True, editable=False)
     left_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Watch time: seconds with at least one page open, finished visits only; the visit
+    # under way started at `online_since`.
+    watched_seconds = models.PositiveIntegerField(default=0, editable=False)
+    online_since = models.DateTimeField(null=True, blank=True, editable=False)
     widget_closed = models.BooleanField(default=False)
+    # Taken out of the broadcast by a host or moderator: disconnected, cannot rejoin.
+    removed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
 
     class Meta:
         ordering = ["joined_at", "id"]
@@ -60,6 +74,11 @@ class Attendee(models.Model):
     @property
     def is_online(self) -> bool:
         return self.connections > 0
+
+    def watch_seconds(self, now) -> int:
+        """Time spent with the broadcast open, the visit under way included."""
+        current = (now - self.online_since).total_seconds() if self.online_since else 0
+        return self.watched_seconds + max(0, int(current))
 
 
 def new_guest_key() -> uuid.UUID:
@@ -145,3 +164,153 @@ class SpeakRequestTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_state} → {self.to_state}"
+
+
+class QuestionState(models.TextChoices):
+    PENDING = "pending", "Waiting for approval"
+    VISIBLE = "visible", "Visible"
+    ANSWERED = "answered", "Answered"
+    HIDDEN = "hidden", "Hidden"
+
+
+# What every viewer may see; pending and hidden questions stay with hosts (and a
+# pending one with its asker).
+PUBLIC_QUESTION_STATES = (QuestionState.VISIBLE, QuestionState.ANSWERED)
+QUESTION_MAX_CHARS = 500
+
+
+class Question(models.Model):
+    broadcast = models.ForeignKey(
+        "broadcasts.Broadcast", on_delete=models.CASCADE, related_name="questions"
+    )
+    attendee = models.ForeignKey(Attendee, on_delete=models.CASCADE, related_name="questions")
+    text = models.TextField(max_length=QUESTION_MAX_CHARS)
+    state = models.CharField(
+        max_length=16, choices=QuestionState.choices, default=QuestionState.VISIBLE
+    )
+    pinned = models.BooleanField(default=False)
+    # Kept with the question so a list sorted by votes is one indexed read.
+    votes = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    moderated_at = models.DateTimeField(null=True, blank=True, editable=False)
+    moderated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["broadcast"],
+                condition=models.Q(pinned=True),
+                name="question_one_pinned_per_broadcast",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(pinned=True) | models.Q(state__in=["visible", "answered"]),
+                name="question_pinned_is_public",
+            ),
+        ]
+        indexes = [models.Index(fields=["broadcast", "state", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+
+class QuestionVote(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="vote_set")
+    attendee = models.ForeignKey(Attendee, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["question", "attendee"], name="question_vote_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attendee} ▲ {self.question}"
+
+
+class Like(models.Model):
+    """One per attendee, for good: there is no way to take a like back."""
+
+    broadcast = models.ForeignKey(
+        "broadcasts.Broadcast", on_delete=models.CASCADE, related_name="+"
+    )
+    attendee = models.OneToOneField(Attendee, on_delete=models.CASCADE, related_name="like")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["broadcast"])]
+
+    def __str__(self) -> str:
+        return f"{self.attendee} likes it"
+
+
+class Rating(models.Model):
+    """An attendee's stars for the presenter; changeable while the broadcast runs."""
+
+    broadcast = models.ForeignKey(
+        "broadcasts.Broadcast", on_delete=models.CASCADE, related_name="ratings"
+    )
+    attendee = models.OneToOneField(Attendee, on_delete=models.CASCADE, related_name="rating")
+    stars = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(stars__gte=1, stars__lte=5), name="rating_one_to_five_stars"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.attendee}: {self.stars}/5"
+
+
+class CtaClick(models.Model):
+    """A click on the broadcast's call-to-action; the attendee is unknown on the landing page
+    of someone who never joined."""
+
+    broadcast = models.ForeignKey(
+        "broadcasts.Broadcast", on_delete=models.CASCADE, related_name="cta_clicks"
+    )
+    attendee = models.ForeignKey(
+        Attendee, null=True, blank=True, on_delete=models.SET_NULL, related_name="cta_clicks"
+    )
+    source = models.CharField(max_length=16)  # the page it came from: landing, watch, embed, end
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "call-to-action click"
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["broadcast", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.attendee or 'Someone'} clicked on the {self.source} page"
+
+
+class ViewerSample(models.Model):
+    """How many were watching a broadcast at one moment (every few seconds while it
+    runs): the analytics chart reads these, with nothing to reconstruct from logs."""
+
+    broadcast = models.ForeignKey(
+        "broadcasts.Broadcast", on_delete=models.CASCADE, related_name="viewer_samples"
+    )
+    # The start of the sampling interval: every server process samples, one row wins.
+    at = models.DateTimeField()
+    viewers = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["at"]
+        constraints = [
+            models.UniqueConstraint(fields=["broadcast", "at"], name="viewer_sample_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.viewers} at {self.at:%H:%M:%S}"

@@ -2,10 +2,11 @@
 
 import unicodedata
 import uuid
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 
 from broadcasts.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -14,8 +15,14 @@ from broadcasts.models import Audience, Broadcast, BroadcastState
 from broadcasts.selectors import AnyUser, broadcast_for_audience, user_is_host
 
 from .fanout import bus, send_private
-from .models import Attendee, Role
-from .selectors import attendee_public, audience_summary, media_participant
+from .models import Attendee, Role, ViewerSample
+from .selectors import (
+    attendee_public,
+    audience_summary,
+    likes_count,
+    media_participant,
+    rating_summary,
+)
 from .stage import publish_stage
 
 DISPLAY_NAME_MAX = 60
@@ -63,6 +70,11 @@ def attendee_for_user(*, broadcast: Broadcast, user: AnyUser) -> Attendee:
     return attendee
 
 
+def attendee_of_user(*, broadcast: Broadcast, user: AnyUser) -> Attendee | None:
+    """The person's attendee if they have joined this broadcast (never creates one)."""
+    return Attendee.objects.filter(broadcast=broadcast, user=user).first()
+
+
 def attendee_join_as_guest(
     *, broadcast: Broadcast, guest_key: uuid.UUID, display_name: str
 ) -> Attendee:
@@ -86,26 +98,47 @@ def attendee_for_guest(*, broadcast: Broadcast, guest_key: uuid.UUID | None) -> 
     return Attendee.objects.filter(broadcast=broadcast, guest_key=guest_key).first()
 
 
-def attendee_for_connection(*, slug: str, user: AnyUser, guest_key: uuid.UUID | None) -> Attendee:
+def widget_guest_name(guest_key: uuid.UUID) -> str:
+    """The name a widget guest gets until they give theirs (in the lead form, say)."""
+    return f"Guest {guest_key.int % 10000:04d}"
+
+
+def attendee_for_connection(
+    *, slug: str, user: AnyUser, guest_key: uuid.UUID | None, embedded: bool = False
+) -> Attendee:
     """Who a new live connection is, after the broadcast's audience rules.
 
-    Raises NotFound, Forbidden, or InvalidInput for a guest who has not chosen a name.
+    A guest of the watch page has chosen a name first; a guest of the embedded widget
+    (`embedded`) joins at once under a placeholder name. Raises NotFound, Forbidden,
+    or InvalidInput for a guest who has not chosen a name.
     """
     broadcast = broadcast_for_audience(slug=slug, user=user)
     if user.is_authenticated:
-        return attendee_for_user(broadcast=broadcast, user=user)
-    attendee = attendee_for_guest(broadcast=broadcast, guest_key=guest_key)
+        attendee = attendee_for_user(broadcast=broadcast, user=user)
+    else:
+        attendee = attendee_for_guest(broadcast=broadcast, guest_key=guest_key)
+        if attendee is None and embedded and guest_key is not None:
+            attendee = attendee_join_as_guest(
+                broadcast=broadcast,
+                guest_key=guest_key,
+                display_name=widget_guest_name(guest_key),
+            )
     if attendee is None:
         raise InvalidInput("Choose a display name on the watch page first.")
+    if attendee.removed_at is not None:
+        raise Forbidden("You were removed from this broadcast.")
     return attendee
 
 
 def attendee_connected(*, attendee: Attendee) -> None:
     """One more page of this attendee is open (presence counts every page)."""
+    now = timezone.now()
     with transaction.atomic():
         Attendee.objects.filter(pk=attendee.pk).update(
-            connections=F("connections") + 1, last_seen_at=timezone.now(), left_at=None
+            connections=F("connections") + 1, last_seen_at=now, left_at=None
         )
+        # The first open page starts a visit (watch time counts from here).
+        Attendee.objects.filter(pk=attendee.pk, online_since__isnull=True).update(online_since=now)
         _stage_presence_changed(attendee, online=True)
 
 
@@ -115,7 +148,20 @@ def attendee_disconnected(*, attendee: Attendee) -> None:
         Attendee.objects.filter(pk=attendee.pk, connections__gt=0).update(
             connections=F("connections") - 1, last_seen_at=now
         )
-        Attendee.objects.filter(pk=attendee.pk, connections=0).update(left_at=now)
+        # The last page closed: the visit ends and its time is added to the watch time.
+        closing = (
+            Attendee.objects.select_for_update()
+            .filter(pk=attendee.pk, connections=0)
+            .only("pk", "online_since", "watched_seconds")
+            .first()
+        )
+        if closing is not None:
+            visit = (now - closing.online_since).total_seconds() if closing.online_since else 0
+            Attendee.objects.filter(pk=attendee.pk).update(
+                left_at=now,
+                online_since=None,
+                watched_seconds=F("watched_seconds") + max(0, int(visit)),
+            )
         _stage_presence_changed(attendee, online=False)
 
 
@@ -129,13 +175,23 @@ def _stage_presence_changed(attendee: Attendee, *, online: bool) -> None:
         publish_stage(current.broadcast)
 
 
-def audience_publish(*, broadcast_id: int) -> None:
-    """Publish who is watching now (called by the coalescing flusher, not per viewer)."""
+def counter_publish(*, kind: str, broadcast_id: int) -> None:
+    """Publish a counter's current value: `audience` (who is watching), `likes` or
+    `rating`. Called by the coalescing flusher, never once per viewer's action."""
     broadcast = Broadcast.objects.filter(pk=broadcast_id).only("slug").first()
     if broadcast is None:
         raise NotFound("The broadcast is gone.")
-    summary = audience_summary(broadcast=broadcast, sample_size=settings.LIVE_AUDIENCE_SAMPLE_SIZE)
-    bus().publish(broadcast.slug, {"type": "audience", **summary})
+    if kind == "audience":
+        payload = audience_summary(
+            broadcast=broadcast, sample_size=settings.LIVE_AUDIENCE_SAMPLE_SIZE
+        )
+    elif kind == "likes":
+        payload = {"count": likes_count(broadcast_id=broadcast_id)}
+    elif kind == "rating":
+        payload = rating_summary(broadcast_id=broadcast_id)
+    else:
+        raise ValueError(f"no such counter: {kind}")
+    bus().publish(broadcast.slug, {"type": kind, **payload})
 
 
 def rtc_signal_send(*, broadcast: Broadcast, sender: Attendee, to: int, data: dict) -> None:
@@ -161,3 +217,27 @@ def media_publisher_ready(*, broadcast: Broadcast, attendee: Attendee) -> None:
     if broadcast.state == BroadcastState.ENDED:
         raise Conflict("The broadcast has ended.")
     bus().publish(broadcast.slug, {"type": "media.ready", "attendee": attendee_public(attendee)})
+
+
+def viewers_sample(*, now=None) -> None:
+    """Count who watches each running broadcast now, one sample per interval.
+
+    Every server process calls this; the interval's start is the sample's key, so the
+    first process to write it wins and the others change nothing.
+    """
+    now = now or timezone.now()
+    interval = settings.VIEWER_SAMPLE_SECONDS
+    bucket = datetime.fromtimestamp(int(now.timestamp()) // interval * interval, tz=UTC)
+    running = Broadcast.objects.filter(
+        state__in=[BroadcastState.LIVE, BroadcastState.PAUSED]
+    ).values_list("pk", flat=True)
+    counts = dict(
+        Attendee.objects.filter(broadcast_id__in=list(running), connections__gt=0)
+        .values_list("broadcast_id")
+        .annotate(n=Count("id"))
+    )
+    samples = [
+        ViewerSample(broadcast_id=broadcast_id, at=bucket, viewers=counts.get(broadcast_id, 0))
+        for broadcast_id in running
+    ]
+    ViewerSample.objects.bulk_create(samples, ignore_conflicts=True)

@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from broadcasts.audit import audit_record
 from broadcasts.errors import Conflict, Forbidden, NotFound
 from broadcasts.models import Broadcast, BroadcastState
 from broadcasts.selectors import AnyUser, user_can_run
@@ -53,6 +54,14 @@ def _move(request: SpeakRequest, action: str, *, by: AnyUser | None, **changes) 
     for name, value in changes.items():
         setattr(request, name, value)
     request.save()
+    if by is not None and by.is_authenticated and by.pk != request.attendee.user_id:
+        # A host's or moderator's decision about someone else goes to the audit log.
+        audit_record(
+            broadcast=request.broadcast_id,
+            by=by,
+            action=f"request.{action}",
+            subject=request.attendee.display_name,
+        )
     SpeakRequestTransition.objects.create(
         request=request,
         from_state=from_state,
@@ -338,6 +347,45 @@ def invitation_decline(*, attendee: Attendee) -> SpeakRequest:
                 inviter.pk, {"type": "invitation.declined", "attendee": attendee_public(attendee)}
             )
     return request
+
+
+def attendee_remove(*, broadcast: Broadcast, attendee_id: int, by: AnyUser | None) -> Attendee:
+    """Take someone out of the broadcast: their request ends, they leave the stage, their
+    pages are disconnected, and they cannot come back to this broadcast."""
+    _require_host(broadcast, by)
+    with transaction.atomic():
+        locked = _lock_broadcast(broadcast.pk)
+        attendee = (
+            Attendee.objects.select_for_update().filter(pk=attendee_id, broadcast=locked).first()
+        )
+        if attendee is None:
+            raise NotFound("There is no such person in this broadcast.")
+        if attendee.role == Role.HOST:
+            raise Conflict("Hosts cannot be removed; take them off the broadcast's hosts instead.")
+        if attendee.removed_at is not None:
+            raise Conflict(f"{attendee.display_name} was removed already.")
+        request = (
+            SpeakRequest.objects.select_for_update()
+            .select_related("attendee")
+            .filter(attendee=attendee, state__in=[R.PENDING, R.APPROVED])
+            .first()
+        )
+        if request is not None and request.state == R.PENDING:
+            _decline(locked, request, by=by)
+        elif request is not None:
+            _off_stage(locked, request, "remove", by=by)
+        attendee.removed_at = timezone.now()
+        attendee.removed_by = by if by is not None and by.is_authenticated else None
+        attendee.save(update_fields=["removed_at", "removed_by"])
+        audit_record(
+            broadcast=locked, by=by, action="attendee.remove", subject=attendee.display_name
+        )
+        send_private_on_commit(
+            attendee.pk,
+            {"type": "removed", "message": "You were removed from this broadcast."},
+            then_close=True,
+        )
+    return attendee
 
 
 def stage_clear_for_end(*, broadcast: Broadcast) -> None:

@@ -48,3 +48,38 @@ def redis_url():
     except redis.exceptions.ConnectionError:
         pytest.skip(f"needs Redis at {REDIS_URL}")
     return REDIS_URL
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Per-attendee rate limits live in the cache; ids repeat between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def private_exports(settings, tmp_path):
+    """Lead export files of a test go to its own folder, never the project's var/."""
+    settings.EXPORTS_ROOT = tmp_path / "exports"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "exports"), "base_url": None},
+        },
+    }
+
+
+@pytest.fixture(autouse=True)
+def celery_in_process(settings):
+    """Tasks run in the test's process, on commit, whatever the broker: the services
+    profile proves the real worker in tests that start one (tests/leads/test_worker.py)."""
+    from config.celery import app
+
+    saved = app.conf.task_always_eager
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = saved

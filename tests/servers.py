@@ -71,6 +71,8 @@ def server_env(**overrides: str) -> dict[str, str]:
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,
         "DJANGO_DEBUG": "1",
         "PYTHONUNBUFFERED": "1",
+        # Lead exports of test servers stay with the test artifacts.
+        "PRIMETIME_EXPORTS_DIR": str(ARTIFACTS / "exports"),
     }
     if settings.REDIS_URL:
         env["REDIS_URL"] = settings.REDIS_URL
@@ -122,3 +124,46 @@ def _wait_until_up(base: str, process: subprocess.Popen, log_path: Path) -> None
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             time.sleep(0.2)
     raise RuntimeError(f"server did not come up:\n{log_path.read_text()[-3000:]}")
+
+
+@contextlib.contextmanager
+def running_worker(**env_overrides: str):
+    """Start a Celery worker (one process, Redis as broker), wait until it is ready, and
+    always stop it. Pass REDIS_URL: without a broker there is nothing to work for."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_path = ARTIFACTS / f"celery-worker-{os.getpid()}-{time.monotonic_ns()}.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool",
+                "solo",
+                "--loglevel",
+                "INFO",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                # Tasks left on the queue by earlier tests (their exports are gone).
+                "--purge",
+            ],
+            cwd=ROOT,
+            env=server_env(**env_overrides),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while b" ready." not in log_path.read_bytes():
+                if process.poll() is not None:
+                    raise RuntimeError(f"worker exited early:\n{log_path.read_text()[-3000:]}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"worker not ready:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.2)
+            yield log_path
+        finally:
+            stop(process)

@@ -1,3 +1,4 @@
+import { Engagement } from './engage.js';
 import { LiveSocket } from './live.js';
 import { MeshPublisher, routeSignal } from './mesh.js';
 import { StageMedia, StageReceiver } from './stage.js';
@@ -156,8 +157,15 @@ async function invite(attendee) {
   }
 }
 
+async function remove(attendee) {
+  if (!window.confirm(`Remove ${attendee.name} from the broadcast? They cannot come back to it.`)) return;
+  if (await command('attendee.remove', { attendee: attendee.id })) {
+    say(`${attendee.name} was removed from the broadcast.`);
+  }
+}
+
 function render() {
-  renderCommon(root, state, { invite: running() ? invite : null });
+  renderCommon(root, state, { invite: running() ? invite : null, remove: state.broadcast.state === 'ended' ? null : remove });
   renderHands();
   renderSpeakers();
   stageMedia.sync();
@@ -176,6 +184,10 @@ function render() {
   bound(root, 'state-help').textContent = HELP[current];
   bound(root, 'on-air').hidden = current !== 'live';
   renderReach();
+  engagement.render(state);
+  const pushCta = root.querySelector('[data-engage="push-cta"]');
+  if (pushCta) pushCta.disabled = !running();
+  root.querySelector('[data-engage="lead-prompt"]').disabled = !running();
 }
 
 function syncMedia({ reconnect = [] } = {}) {
@@ -261,6 +273,22 @@ const socket = new LiveSocket(root.dataset.livePath, {
   onStatus(status) {
     renderConnection(root, status);
   },
+});
+
+const engagement = new Engagement(root, {
+  socket,
+  host: true,
+  invite: (attendee) => (running() ? invite(attendee) : null),
+});
+root.querySelector('[data-engage="lead-prompt"]').addEventListener('click', async () => {
+  if (await command('lead.prompt')) {
+    bound(root, 'lead-note').textContent = `Asked everyone at ${new Date().toLocaleTimeString()}.`;
+  }
+});
+root.querySelector('[data-engage="push-cta"]')?.addEventListener('click', async () => {
+  if (await command('cta.push')) {
+    bound(root, 'cta-note').textContent = `Shown to everyone at ${new Date().toLocaleTimeString()}.`;
+  }
 });
 
 socket.connect();

@@ -16,8 +16,9 @@ export class LiveError extends Error {
 }
 
 export class LiveSocket {
-  constructor(path, { onSnapshot, onEvent, onStatus }) {
+  constructor(path, { onSnapshot, onEvent, onStatus, params = {} }) {
     this.path = path;
+    this.params = params; // sent on every (re)connection, e.g. the widget's guest token
     this.onSnapshot = onSnapshot;
     this.onEvent = onEvent;
     this.onStatus = onStatus || (() => {});
@@ -35,8 +36,13 @@ export class LiveSocket {
 
   url() {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const resume = this.epoch ? `?epoch=${encodeURIComponent(this.epoch)}&since=${this.seq}` : '';
-    return `${scheme}://${location.host}${this.path}${resume}`;
+    const query = new URLSearchParams(this.params);
+    if (this.epoch) {
+      query.set('epoch', this.epoch);
+      query.set('since', String(this.seq));
+    }
+    const search = query.toString();
+    return `${scheme}://${location.host}${this.path}${search ? `?${search}` : ''}`;
   }
 
   connect() {
@@ -135,6 +141,12 @@ export class LiveSocket {
       this.pending.delete(ref);
     }
     if (this.stopped) return;
+    if (event.code === 4403) {
+      // Taken out of the broadcast (the server said why just before): do not come back.
+      this.stopped = true;
+      this.onStatus('removed');
+      return;
+    }
     const delay = event.code === 4000 ? 0 : this.backoff();
     this.attempt += 1;
     this.onStatus('reconnecting');

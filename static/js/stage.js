@@ -16,7 +16,9 @@ export class StageMedia {
     this.unmuteButton = unmuteButton;
     this.streams = new Map(); // attendee id -> MediaStream
     this.states = new Map(); // attendee id -> [state, message]
-    this.soundBlocked = false;
+    this.soundBlocked = false; // the browser wants a gesture before sound
+    this.userMuted = false; // this viewer pressed Mute
+    this.onSoundChange = () => {};
     this.local = new Set(); // our own preview: muted and mirrored
     this.frames = new Map(); // tile -> frames decoded at the last look
     if (unmuteButton) unmuteButton.addEventListener('click', () => this.unmute());
@@ -115,7 +117,7 @@ export class StageMedia {
       video.play().catch(() => {});
       return;
     }
-    video.muted = this.soundBlocked;
+    video.muted = this.isMuted();
     video.play().catch((error) => {
       if (error.name !== 'NotAllowedError') return;
       // The browser wants a gesture before sound: play muted and offer to unmute.
@@ -123,11 +125,28 @@ export class StageMedia {
       video.muted = true;
       video.play().catch(() => {});
       if (this.unmuteButton) this.unmuteButton.hidden = false;
+      this.onSoundChange();
     });
+  }
+
+  isMuted() {
+    return this.userMuted || this.soundBlocked;
+  }
+
+  // Silence (or bring back) the stage's sound on this device only.
+  setMuted(muted) {
+    this.userMuted = muted;
+    if (muted) {
+      for (const video of this.list.querySelectorAll('video')) video.muted = true;
+      this.onSoundChange();
+    } else {
+      this.unmute();
+    }
   }
 
   unmute() {
     this.soundBlocked = false;
+    this.userMuted = false;
     for (const tile of this.list.children) {
       const video = tile.querySelector('video');
       if (this.local.has(Number(tile.dataset.attendee)) || !video.srcObject) continue;
@@ -135,6 +154,7 @@ export class StageMedia {
       video.play().catch(() => {});
     }
     if (this.unmuteButton) this.unmuteButton.hidden = true;
+    this.onSoundChange();
   }
 }
 

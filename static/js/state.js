@@ -8,6 +8,23 @@ function withoutAttendee(list, attendee) {
   return list.filter((item) => item.id !== attendee.id);
 }
 
+// A question event carries what this page may know: the whole question, or only that
+// it was withdrawn (hidden). Hosts keep every question; viewers keep public ones and
+// their own pending ones. `voted` is this attendee's and survives updates.
+function mergeQuestion(state, question) {
+  const old = state.questions.find((q) => q.id === question.id);
+  const merged = old ? { ...old, ...question } : question;
+  const others = state.questions.filter((q) => q.id !== question.id);
+  const host = state.me.role === 'host';
+  const keep =
+    merged.text !== undefined &&
+    (host ||
+      merged.state === 'visible' ||
+      merged.state === 'answered' ||
+      (merged.state === 'pending' && merged.author.id === state.me.id));
+  state.questions = keep ? [...others, merged] : others;
+}
+
 export function applyEvent(state, event) {
   switch (event.type) {
     case 'broadcast.state':
@@ -54,10 +71,20 @@ export function applyEvent(state, event) {
       state.likes = event.count;
       break;
     case 'question.added':
-      state.questions = [...state.questions.filter((q) => q.id !== event.question.id), event.question];
-      break;
     case 'question.updated':
-      state.questions = state.questions.map((q) => (q.id === event.question.id ? event.question : q));
+      mergeQuestion(state, event.question);
+      break;
+    case 'rating':
+      state.broadcast.rating = { average: event.average, count: event.count };
+      break;
+    case 'leads':
+      state.leads = event.count; // hosts and the dashboard: leads captured so far
+      break;
+    case 'lead.prompt':
+      break; // nothing to keep: the page opens the lead form
+    case 'cta':
+      state.broadcast.cta = event.cta;
+      state.broadcast.cta_pushed_at = event.at;
       break;
     default:
       return false;

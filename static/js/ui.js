@@ -12,13 +12,14 @@ const CONNECTION_TEXT = {
   connecting: 'Connecting…',
   reconnecting: 'Connection lost. Reconnecting…',
   connected: '',
+  removed: 'You were removed from this broadcast.',
 };
 
 export function bound(root, name) {
   return root.querySelector(`[data-bind="${name}"]`);
 }
 
-function attendeeTile(attendee, { me = false, hand = false, invite = null } = {}) {
+function attendeeTile(attendee, { me = false, hand = false, invite = null, remove = null } = {}) {
   const item = document.createElement('li');
   item.className = `attendee role-${attendee.role}${me ? ' me' : ''}${hand ? ' hand-raised' : ''}`;
   item.dataset.attendee = attendee.id;
@@ -49,11 +50,20 @@ function attendeeTile(attendee, { me = false, hand = false, invite = null } = {}
     button.addEventListener('click', () => invite(attendee));
     item.append(button);
   }
+  if (remove && attendee.role !== 'host') {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'link small danger-link';
+    button.textContent = 'Remove';
+    button.setAttribute('aria-label', `Remove ${attendee.name} from the broadcast`);
+    button.addEventListener('click', () => remove(attendee));
+    item.append(button);
+  }
   return item;
 }
 
 // The viewer's own picture first, then raised hands, then a sample of everyone else.
-export function renderAudience(list, state, { invite = null } = {}) {
+export function renderAudience(list, state, { invite = null, remove = null } = {}) {
   const me = state.me;
   const handIds = new Set(state.hands.map((a) => a.id));
   const onStage = new Set(state.stage.map((a) => a.id));
@@ -67,7 +77,7 @@ export function renderAudience(list, state, { invite = null } = {}) {
   const tiles = [
     attendeeTile(me, { me: true, hand: handIds.has(me.id) }),
     ...others.map((a) =>
-      attendeeTile(a, { hand: handIds.has(a.id), invite: onStage.has(a.id) ? null : invite }),
+      attendeeTile(a, { hand: handIds.has(a.id), invite: onStage.has(a.id) ? null : invite, remove }),
     ),
   ];
   const rest = state.audience.count - tiles.length;
@@ -127,7 +137,7 @@ export function renderStage(list, state) {
   list.dataset.count = tiles.length;
 }
 
-export function renderCommon(root, state, { invite = null } = {}) {
+export function renderCommon(root, state, { invite = null, remove = null } = {}) {
   const { broadcast } = state;
   root.dataset.state = broadcast.state;
   root.setAttribute('aria-busy', 'false');
@@ -138,12 +148,13 @@ export function renderCommon(root, state, { invite = null } = {}) {
   const count = state.audience.count;
   viewers.textContent = `${count} watching`;
   renderStage(bound(root, 'stage'), state);
-  renderAudience(bound(root, 'audience'), state, { invite });
+  renderAudience(bound(root, 'audience'), state, { invite, remove });
 }
 
 export function renderConnection(root, status) {
   bound(root, 'connection').textContent = CONNECTION_TEXT[status] ?? '';
   root.dataset.connection = status;
+  if (status === 'removed') document.body.dataset.removed = 'true';
 }
 
 export function localizeTimes(scope = document) {

@@ -1,3 +1,6 @@
+import { startCountdowns } from './countdown.js';
+import { Engagement } from './engage.js';
+import { LeadForm } from './leadform.js';
 import { LiveSocket } from './live.js';
 import { MeshPublisher, routeSignal } from './mesh.js';
 import { StageMedia, StageReceiver } from './stage.js';
@@ -13,8 +16,10 @@ const speak = bound(root, 'speak');
 const part = (name) => speak.querySelector(`[data-speak="${name}"]`);
 const control = (name) => speak.querySelector(`[data-studio="${name}"]`);
 const stageMedia = new StageMedia(bound(root, 'stage'), { unmuteButton: bound(root, 'unmute') });
+const embedded = root.dataset.page === 'embed';
 let state = null;
 let receiver = null;
+let engagement = null;
 let firstSnapshot = true;
 // While this viewer is on stage: their camera and microphone, and what sends them.
 let studio = null;
@@ -41,6 +46,9 @@ function render() {
   endScreen.hidden = !ended;
   document.body.dataset.state = current;
   renderSpeak();
+  engagement.render(state);
+  leadForm.render(state);
+  widget?.render(state);
 }
 
 function renderSpeak() {
@@ -133,7 +141,34 @@ control('mic').addEventListener('click', () => studio?.toggleMic());
 control('camera').addEventListener('click', () => studio?.toggleCamera());
 control('retry').addEventListener('click', () => studio?.start());
 
+// The widget names its guest with a signed token. A third-party iframe may be denied
+// cookies and storage, so the page around it (embed.js) keeps the token too and hands
+// it back in the iframe's address fragment.
+function widgetParams() {
+  if (!embedded || root.dataset.signedIn === 'true') return {};
+  const key = 'primetime:guest';
+  const fromPage = new URLSearchParams(location.hash.slice(1)).get('guest');
+  let stored = null;
+  try {
+    stored = localStorage.getItem(key);
+  } catch {
+    // Storage is blocked in this third-party frame.
+  }
+  const token = root.dataset.knownGuest || stored || fromPage || root.dataset.newGuest;
+  try {
+    localStorage.setItem(key, token);
+  } catch {
+    // As above: the page around keeps it instead.
+  }
+  if (token !== fromPage) {
+    const parentOrigin = location.ancestorOrigins?.[0] || '*';
+    window.parent?.postMessage({ type: 'primetime:guest', token }, parentOrigin);
+  }
+  return { guest: token };
+}
+
 const socket = new LiveSocket(root.dataset.livePath, {
+  params: widgetParams(),
   onSnapshot(snapshot) {
     state = fromSnapshot(snapshot);
     render();
@@ -152,9 +187,19 @@ const socket = new LiveSocket(root.dataset.livePath, {
       syncMedia({ reconnect: [event.attendee.id] });
       return;
     }
+    if (event.type === 'removed') {
+      // The socket closes next and does not come back: stop every stream now.
+      receiver?.mesh.leave();
+      publisher?.closeAll();
+      studio?.stop();
+      stageMedia.clear();
+      return;
+    }
     const wasSpeaking = state.me.role === 'speaker';
     if (!applyEvent(state, event)) return;
     if (event.type === 'hand.declined') say('The host declined your request to speak.');
+    widget?.notice(event, state);
+    leadForm.notice(event);
     if (event.type === 'stage.invited') say('');
     if (wasSpeaking && state.me.role !== 'speaker') say('Your call has ended. You are back in the audience.');
     render();
@@ -165,6 +210,11 @@ const socket = new LiveSocket(root.dataset.livePath, {
   },
 });
 
+engagement = new Engagement(root, { socket, stageMedia, source: embedded ? 'embed' : 'watch' });
+const leadForm = new LeadForm(root, socket);
+const widget = embedded ? new (await import('./widget.js')).Widget(document.body, socket) : null;
+
 window.addEventListener('pagehide', () => receiver?.mesh.leave());
 localizeTimes();
+startCountdowns(root);
 socket.connect();

@@ -46,7 +46,9 @@ def test_landing_of_a_scheduled_broadcast(client, scheduled_broadcast):
     assert match, "the start time is given as a machine-readable <time>"
     assert datetime.fromisoformat(match.group(1)) == scheduled_broadcast.scheduled_start
     assert re.search(r'<a[^>]*href="/b/spring-launch/calendar\.ics"[^>]*>Add to calendar</a>', html)
-    assert "Join live" not in html
+    # "Join live" waits, hidden, for the page to learn that the broadcast started.
+    assert re.search(r'<div class="join-now" id="join-now"[^>]*\shidden>', html)
+    assert 'data-countdown="' in html
 
 
 def test_landing_of_a_live_broadcast(client, live_broadcast):
@@ -77,7 +79,8 @@ def test_landing_of_an_ended_broadcast(client, live_broadcast, host):
 def test_landing_shows_the_call_to_action(client, scheduled_broadcast):
     html = client.get("/b/spring-launch/").content.decode()
     assert "Twenty percent off for viewers" in html
-    assert re.search(r'<a[^>]*href="https://example.com/offer"[^>]*>Get the offer</a>', html)
+    # Through PrimeTime, which counts the click, then on to the offer.
+    assert re.search(r'<a[^>]*href="/b/spring-launch/go/"[^>]*>Get the offer</a>', html)
 
 
 def test_landing_of_a_draft_is_hidden_from_anonymous(client, host):

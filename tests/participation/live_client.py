@@ -72,16 +72,18 @@ def guest_cookie(key: uuid.UUID) -> str:
     return f"{settings.GUEST_COOKIE_NAME}={guest_cookie_value(key)}"
 
 
-async def open_communicator(slug: str, *, user=None, guest_key=None, query="", origin=ORIGIN):
+async def open_communicator(
+    slug: str, *, user=None, guest_key=None, query="", origin=ORIGIN, path_suffix=""
+):
     cookies = []
     if user is not None:
         cookies.append(await session_cookie(user))
     if guest_key is not None:
         cookies.append(guest_cookie(guest_key))
-    headers = [(b"origin", origin)]
+    headers = [(b"origin", origin), (b"host", b"localhost")]
     if cookies:
         headers.append((b"cookie", "; ".join(cookies).encode()))
-    path = f"/ws/broadcasts/{slug}/" + (f"?{query}" if query else "")
+    path = f"/ws/broadcasts/{slug}/{path_suffix}" + (f"?{query}" if query else "")
     return WebsocketCommunicator(application, path, headers=headers)
 
 

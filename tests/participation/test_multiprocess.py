@@ -44,9 +44,7 @@ class Socket:
 
 def connect(base: str, slug: str, cookie: str, query: str = ""):
     url = base.replace("http://", "ws://") + f"/ws/broadcasts/{slug}/" + query
-    return websockets.connect(
-        url, origin=base.replace("127.0.0.1", "localhost"), additional_headers={"Cookie": cookie}
-    )
+    return websockets.connect(url, origin=base, additional_headers={"Cookie": cookie})
 
 
 async def test_a_pause_on_one_process_reaches_a_viewer_on_the_other(

@@ -1,0 +1,80 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import permissions, serializers, viewsets
+
+from participation import selectors as participation
+
+from .models import Broadcast
+
+
+class IsStaff(permissions.BasePermission):
+    message = "Staff only."
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+
+
+class BroadcastSerializer(serializers.ModelSerializer):
+    host = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Broadcast
+        fields = [
+            "slug",
+            "title",
+            "state",
+            "host",
+            "scheduled_start",
+            "went_live_at",
+            "ended_at",
+            "audience",
+            "stage_size",
+        ]
+
+    def get_host(self, obj: Broadcast) -> str:
+        return obj.host.get_full_name() or obj.host.get_username()
+
+
+class LiveCountersSerializer(serializers.Serializer):
+    viewers_now = serializers.IntegerField()
+    likes = serializers.IntegerField()
+    rating_average = serializers.FloatField(allow_null=True)
+    rating_count = serializers.IntegerField()
+    questions = serializers.IntegerField()
+    questions_waiting = serializers.IntegerField()
+    cta_clicks = serializers.IntegerField()
+    leads = serializers.IntegerField()
+
+
+class BroadcastDetailSerializer(BroadcastSerializer):
+    counters = serializers.SerializerMethodField()
+
+    class Meta(BroadcastSerializer.Meta):
+        fields = [*BroadcastSerializer.Meta.fields, "description", "counters"]
+
+    @extend_schema(responses=LiveCountersSerializer)
+    def get_counters(self, obj: Broadcast) -> dict:
+        from leads.services import leads_count
+
+        counts = participation.engagement_counts(broadcast_id=obj.pk)
+        rating = participation.rating_summary(broadcast_id=obj.pk)
+        return {
+            "viewers_now": participation.audience_summary(broadcast=obj, sample_size=0)["count"],
+            "likes": counts["likes"],
+            "rating_average": rating["average"],
+            "rating_count": rating["count"],
+            "questions": counts["questions"],
+            "questions_waiting": counts["questions_pending"],
+            "cta_clicks": counts["cta_clicks"],
+            "leads": leads_count(broadcast_id=obj.pk),
+        }
+
+
+class BroadcastViewSet(viewsets.ReadOnlyModelViewSet):
+    """Broadcasts, newest first; the detail has its live counters (staff only)."""
+
+    permission_classes = [IsStaff]
+    lookup_field = "slug"
+    queryset = Broadcast.objects.select_related("host").order_by("-scheduled_start", "-created_at")
+
+    def get_serializer_class(self):
+        return BroadcastDetailSerializer if self.action == "retrieve" else BroadcastSerializer

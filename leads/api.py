@@ -1,0 +1,163 @@
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
+
+from broadcasts.errors import Conflict, DomainError, Forbidden, InvalidInput
+from broadcasts.errors import NotFound as DomainNotFound
+from broadcasts.models import Broadcast
+
+from . import services
+from .models import Lead, LeadExport
+from .views import download_name
+
+
+class CanExport(permissions.BasePermission):
+    message = "Leads and exports need the export permission (the Ops group)."
+
+    def has_permission(self, request, view) -> bool:
+        return services.can_export(request.user)
+
+
+class ConflictError(APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+
+class LeadSerializer(serializers.ModelSerializer):
+    broadcast = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Lead
+        fields = [
+            "id",
+            "broadcast",
+            "name",
+            "email",
+            "phone",
+            "company",
+            "consent_given",
+            "consent_text",
+            "consented_at",
+            "created_at",
+            "updated_at",
+        ]
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("broadcast", str, description="a broadcast's slug"),
+        OpenApiParameter("since", OpenApiTypes.DATE, description="captured on or after"),
+        OpenApiParameter("until", OpenApiTypes.DATE, description="captured on or before"),
+    ]
+)
+class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Captured leads, newest first, paginated; filter by broadcast and capture date."""
+
+    permission_classes = [CanExport]
+    serializer_class = LeadSerializer
+
+    def get_queryset(self):
+        leads = Lead.objects.select_related("broadcast").order_by("-created_at", "-id")
+        params = self.request.query_params
+        if params.get("broadcast"):
+            leads = leads.filter(broadcast__slug=params["broadcast"])
+        for name, lookup in (
+            ("since", "created_at__date__gte"),
+            ("until", "created_at__date__lte"),
+        ):
+            if params.get(name):
+                value = serializers.DateField().to_internal_value(params[name])
+                leads = leads.filter(**{lookup: value})
+        return leads
+
+
+class ExportSerializer(serializers.ModelSerializer):
+    broadcast = serializers.SlugRelatedField(
+        slug_field="slug", queryset=Broadcast.objects.all(), required=False, allow_null=True
+    )
+    progress = serializers.IntegerField(read_only=True, allow_null=True)
+    requested_by = serializers.StringRelatedField(read_only=True)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = LeadExport
+        fields = [
+            "id",
+            "broadcast",
+            "date_from",
+            "date_to",
+            "post_session",
+            "state",
+            "rows_total",
+            "rows_written",
+            "progress",
+            "error",
+            "requested_by",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "download_url",
+        ]
+        read_only_fields = [
+            "post_session",
+            "state",
+            "rows_total",
+            "rows_written",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def get_download_url(self, obj: LeadExport) -> str | None:
+        if obj.state != "done":
+            return None
+        return self.context["request"].build_absolute_uri(f"/api/exports/{obj.pk}/download/")
+
+
+class ExportViewSet(
+    mixins.CreateModelMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Lead exports: ask for one (a broadcast, or a date range), follow its state, and
+    download its CSV once done."""
+
+    permission_classes = [CanExport]
+    serializer_class = ExportSerializer
+    queryset = LeadExport.objects.select_related("broadcast", "requested_by")
+
+    def perform_create(self, serializer) -> None:
+        data = serializer.validated_data
+        try:
+            serializer.instance = services.export_request(
+                by=self.request.user,
+                broadcast=data.get("broadcast"),
+                date_from=data.get("date_from"),
+                date_to=data.get("date_to"),
+            )
+        except InvalidInput as error:
+            raise ValidationError(error.details or {"detail": [error.message]}) from None
+        except Forbidden as error:
+            raise PermissionDenied(error.message) from None
+
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        try:
+            export, handle = services.export_file(export_id=pk, user=request.user, via="api")
+        except Forbidden as error:
+            raise PermissionDenied(error.message) from None
+        except DomainNotFound as error:
+            raise NotFound(error.message) from None
+        except Conflict as error:
+            raise ConflictError(error.message) from None
+        except DomainError as error:  # pragma: no cover - no other error is raised
+            raise ValidationError({"detail": [error.message]}) from None
+        return FileResponse(
+            handle, as_attachment=True, filename=download_name(export), content_type="text/csv"
+        )

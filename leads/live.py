@@ -1,0 +1,34 @@
+"""Live commands of the lead form."""
+
+from rest_framework import serializers
+
+from participation.commands import HOSTS, CommandContext, live_command
+
+from . import services
+
+
+class LeadFields(serializers.Serializer):
+    # Bounds only: the lead form validates, with field errors.
+    name = serializers.CharField(max_length=500, allow_blank=True, required=False)
+    email = serializers.CharField(max_length=500, allow_blank=True, required=False)
+    phone = serializers.CharField(max_length=100, allow_blank=True, required=False)
+    company = serializers.CharField(max_length=500, allow_blank=True, required=False)
+    consent = serializers.BooleanField(required=False, default=False)
+    website = serializers.CharField(max_length=500, allow_blank=True, required=False)
+
+
+@live_command("lead.submit", fields=LeadFields)
+def lead_submit(context: CommandContext, data: dict) -> dict:
+    form_data = {key: value for key, value in data.items() if key != "consent"}
+    if data.get("consent"):
+        form_data["consent"] = "on"
+    lead = services.lead_capture(
+        broadcast=context.broadcast, attendee=context.attendee, data=form_data
+    )
+    # A bot that filled the honeypot is thanked like anyone else.
+    return {"lead": services.lead_private(lead) if lead else None}
+
+
+@live_command("lead.prompt", roles=HOSTS)
+def lead_prompt(context: CommandContext, data: dict) -> None:
+    services.lead_prompt(broadcast=context.broadcast, by=context.attendee.user)

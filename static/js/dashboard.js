@@ -1,0 +1,128 @@
+// The admin's live dashboard: a broadcast as it happens, updated over the live channel,
+// with the moderator's controls. The state code is the pages' own (state.js).
+
+import { Engagement } from './engage.js';
+import { LiveSocket } from './live.js';
+import { applyEvent, fromSnapshot } from './state.js';
+import { bound, renderConnection } from './ui.js';
+
+const root = document.getElementById('dashboard');
+const STATE_LABELS = { draft: 'Draft', scheduled: 'Scheduled', live: 'Live', paused: 'Paused', ended: 'Ended' };
+const OFFERS = { live: ['broadcast.pause', 'broadcast.end'], paused: ['broadcast.resume', 'broadcast.end'] };
+let state = null;
+
+function say(text) {
+  bound(root, 'note').textContent = text;
+}
+
+async function command(type, fields = {}) {
+  bound(root, 'error').textContent = '';
+  try {
+    return await socket.send(type, fields);
+  } catch (error) {
+    bound(root, 'error').textContent = error.message;
+    return null;
+  }
+}
+
+function person(attendee, actions = []) {
+  const item = document.createElement('li');
+  item.dataset.attendee = attendee.id;
+  const img = document.createElement('img');
+  img.src = attendee.avatar;
+  img.alt = '';
+  img.width = 24;
+  img.height = 24;
+  const name = document.createElement('span');
+  name.className = 'name';
+  name.textContent = attendee.name;
+  item.append(img, name);
+  for (const [label, type, confirmText] of actions) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'button';
+    button.textContent = label;
+    button.setAttribute('aria-label', `${label}: ${attendee.name}`);
+    button.addEventListener('click', async () => {
+      if (confirmText && !window.confirm(confirmText)) return;
+      if (await command(type, { attendee: attendee.id })) say(`${label}: ${attendee.name}. Done.`);
+    });
+    item.append(button);
+  }
+  return item;
+}
+
+function duration(seconds) {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = Math.floor(seconds % 60);
+  return `${h ? `${h} h ` : ''}${m} min ${String(s).padStart(2, '0')} s`;
+}
+
+function renderClock() {
+  if (!state) return;
+  const { went_live_at: start, ended_at: end, state: current } = state.broadcast;
+  const clock = bound(root, 'time-live');
+  if (!start || current === 'draft' || current === 'scheduled') {
+    clock.textContent = '';
+    return;
+  }
+  const seconds = ((end ? new Date(end) : new Date()) - new Date(start)) / 1000;
+  clock.textContent = `${current === 'ended' ? 'was live for' : 'live for'} ${duration(Math.max(0, seconds))}`;
+}
+
+function render() {
+  const current = state.broadcast.state;
+  root.dataset.state = current;
+  root.setAttribute('aria-busy', 'false');
+  bound(root, 'state').textContent = STATE_LABELS[current];
+  for (const button of root.querySelectorAll('[data-dash]')) {
+    button.hidden = !(OFFERS[current] || []).includes(button.dataset.dash);
+  }
+  state.peak = Math.max(state.peak || 0, state.audience.count);
+  bound(root, 'viewers-now').textContent = String(state.audience.count);
+  bound(root, 'viewers-peak').textContent = String(state.peak);
+  bound(root, 'leads').textContent = String(state.leads ?? 0);
+  bound(root, 'questions-total').textContent = String(state.questions.length);
+  const speakers = state.stage.filter((a) => a.role === 'speaker');
+  bound(root, 'dash-stage').replaceChildren(
+    ...state.stage.map((a) => person(a, a.role === 'speaker' ? [['Remove from stage', 'stage.remove']] : [])),
+  );
+  bound(root, 'dash-stage').dataset.speakers = speakers.length;
+  bound(root, 'dash-hands').replaceChildren(...state.hands.map((a) => person(a, [['Decline', 'hand.decline']])));
+  bound(root, 'dash-hands-empty').hidden = state.hands.length > 0;
+  const onStage = new Set(state.stage.map((a) => a.id));
+  const watching = state.audience.sample.filter((a) => !onStage.has(a.id) && a.role !== 'host');
+  bound(root, 'dash-audience').replaceChildren(
+    ...watching.map((a) =>
+      person(a, [['Remove', 'attendee.remove', `Remove ${a.name} from the broadcast? They cannot come back to it.`]]),
+    ),
+  );
+  engagement.render(state);
+  renderClock();
+}
+
+for (const button of root.querySelectorAll('[data-dash]')) {
+  button.addEventListener('click', async () => {
+    if (button.dataset.dash === 'broadcast.end' && !window.confirm('End the broadcast for everyone?')) return;
+    await command(button.dataset.dash);
+  });
+}
+
+const socket = new LiveSocket(root.dataset.livePath, {
+  onSnapshot(snapshot) {
+    state = fromSnapshot(snapshot);
+    state.peak = snapshot.peak_viewers;
+    render();
+  },
+  onEvent(event) {
+    if (state && applyEvent(state, event)) render();
+  },
+  onStatus(status) {
+    renderConnection(root, status);
+  },
+});
+const engagement = new Engagement(root, { socket, host: true, canVote: false, source: 'dashboard' });
+
+setInterval(renderClock, 1000);
+socket.connect();
