@@ -148,10 +148,20 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: channel layer, cache, Celery, live event bus -------------------
 REDIS_URL = env_str("REDIS_URL")
 
+# Which channels_redis layer carries private messages: `pubsub` (the default; one
+# subscription per process) or `core` (lists and sorted sets). bench/live_load.py compares them.
+CHANNEL_LAYER_BACKENDS = {
+    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "core": "channels_redis.core.RedisChannelLayer",
+}
+CHANNEL_LAYER = env_str("PRIMETIME_CHANNEL_LAYER", "pubsub")
+if CHANNEL_LAYER not in CHANNEL_LAYER_BACKENDS:
+    raise ImproperlyConfigured("PRIMETIME_CHANNEL_LAYER must be pubsub or core")
+
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": CHANNEL_LAYER_BACKENDS[CHANNEL_LAYER],
             "CONFIG": {"hosts": [REDIS_URL], "prefix": "primetime"},
         }
     }

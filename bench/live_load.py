@@ -1,0 +1,704 @@
+"""Load the live path: N guest viewers of one broadcast over real WebSockets on loopback.
+
+    python bench/live_load.py                      # smoke: 200 viewers, correctness
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/primetime_bench \\
+    REDIS_URL=redis://127.0.0.1:6379/7 python bench/live_load.py --full
+
+For each server setup (daphne or uvicorn; with Redis, two processes and each channel
+layer), it starts the servers on loopback, connects a host and N viewers speaking the
+live protocol of DESIGN section 4, and runs the scenarios in order:
+
+- join storm: the N viewers join within `--join-seconds`; time to the snapshot;
+- steady audience: they stay `--hold` seconds, pinging like the page does; dropped
+  connections and the servers' memory per connection (RSS after minus RSS before);
+- host events: the host pauses and resumes once a second (`--events` of them); the
+  fan-out latency from the host's command to each viewer's receipt;
+- like storm: every viewer likes within `--like-seconds`; likes counted in the database,
+  and the most `likes` frames one viewer got within a second.
+
+Throughout, each viewer checks that public events arrive in `seq` order with no gap.
+The same clients then run the join and host-event scenarios against a bare broadcast
+server on the `websockets` library (bench/bare_server.py): the Python floor, in the
+same run. Exits non-zero when a correctness check fails; times are reported, not
+judged. Everything binds to 127.0.0.1 and stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+PING_SECONDS = 20  # as static/js/live.js
+SETTLE_SECONDS = 3  # for the last events and coalesced counters to land
+
+
+# --- Numbers ---------------------------------------------------------------------
+
+
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "p99": None, "max": None}
+    ordered = sorted(values)
+
+    def at(fraction: float) -> float:
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": ordered[-1]}
+
+
+def rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- The viewers: client processes ------------------------------------------------
+
+
+@dataclass
+class Viewer:
+    url: str
+    origin: str
+    connect_at: float = 0.0  # offset within the join storm
+    snapshot_seconds: float | None = None
+    failed: str | None = None
+    dropped: str | None = None
+    last_seq: int | None = None
+    gaps: int = 0
+    out_of_order: int = 0
+    # seq -> receipt time, for the timed events (the host's)
+    timed: dict[int, float] = field(default_factory=dict)
+    like_frames: list[float] = field(default_factory=list)
+    last_likes: int | None = None
+    like_acked: bool = False
+    like_error: str | None = None
+
+
+class ViewerClient:
+    def __init__(self, viewer: Viewer, timed_types: set[str]):
+        self.viewer = viewer
+        self.timed_types = timed_types
+        self.ws = None
+        self.closing = False
+        self.ready = asyncio.Event()
+        self.like_ref: str | None = None
+        self.task: asyncio.Task | None = None
+
+    async def run(self) -> None:
+        import websockets
+
+        viewer = self.viewer
+        started = time.monotonic()
+        try:
+            self.ws = await websockets.connect(
+                viewer.url,
+                origin=viewer.origin,
+                open_timeout=60,
+                max_size=2**20,
+                ping_interval=None,
+            )
+        except Exception as error:
+            viewer.failed = f"{type(error).__name__}: {error}"[:200]
+            self.ready.set()
+            return
+        pinger = asyncio.create_task(self._ping())
+        try:
+            async for message in self.ws:
+                self._receive(message, started)
+        except Exception as error:
+            if not self.closing:
+                viewer.dropped = f"{type(error).__name__}: {error}"[:200]
+        else:
+            if not self.closing:
+                viewer.dropped = f"closed {self.ws.close_code}"
+        finally:
+            pinger.cancel()
+            self.ready.set()
+
+    def _receive(self, message: str, started: float) -> None:
+        now = time.monotonic()
+        frame = json.loads(message)
+        viewer = self.viewer
+        kind = frame.get("type")
+        if kind == "snapshot":
+            viewer.snapshot_seconds = now - started
+            viewer.last_seq = frame["seq"]
+            viewer.last_likes = frame.get("likes")
+            self.ready.set()
+            return
+        seq = frame.get("seq")
+        if seq is not None:
+            if viewer.last_seq is not None:
+                if seq <= viewer.last_seq:
+                    viewer.out_of_order += 1
+                elif seq != viewer.last_seq + 1:
+                    viewer.gaps += 1
+            viewer.last_seq = seq
+            if kind in self.timed_types:
+                viewer.timed[seq] = now
+            if kind == "likes":
+                viewer.like_frames.append(now)
+                viewer.last_likes = frame["count"]
+        elif kind == "ack" and frame.get("ref") == self.like_ref:
+            viewer.like_acked = True
+        elif kind == "error" and frame.get("ref") == self.like_ref:
+            viewer.like_error = frame.get("code")
+
+    async def _ping(self) -> None:
+        await asyncio.sleep(random.uniform(0, PING_SECONDS))
+        while True:
+            await self.ws.send('{"type":"ping"}')
+            await asyncio.sleep(PING_SECONDS)
+
+    async def like(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self.ws is None or self.viewer.failed or self.viewer.dropped:
+            return
+        self.like_ref = uuid.uuid4().hex[:12]
+        await self.ws.send(json.dumps({"type": "like", "ref": self.like_ref}))
+
+    async def close(self) -> None:
+        self.closing = True
+        if self.ws is not None:
+            await self.ws.close()
+        if self.task is not None:
+            await asyncio.wait([self.task], timeout=10)
+
+
+async def _client_process_main(pipe, viewers: list[Viewer], timed_types: set[str]) -> None:
+    loop = asyncio.get_running_loop()
+    clients = [ViewerClient(viewer, timed_types) for viewer in viewers]
+    while True:
+        command, argument = await loop.run_in_executor(None, pipe.recv)
+        if command == "join":
+            begun = time.monotonic()
+
+            async def join(client: ViewerClient) -> None:
+                await asyncio.sleep(client.viewer.connect_at)
+                client.task = asyncio.create_task(client.run())
+                await client.ready.wait()
+
+            await asyncio.wait_for(
+                asyncio.gather(*(join(client) for client in clients)), timeout=argument
+            )
+            pipe.send(time.monotonic() - begun)
+        elif command == "like":
+            await asyncio.gather(*(client.like(random.uniform(0, argument)) for client in clients))
+            pipe.send(None)
+        elif command == "report":
+            pipe.send([client.viewer for client in clients])
+        elif command == "close":
+            await asyncio.gather(*(client.close() for client in clients))
+            pipe.send([client.viewer for client in clients])
+            return
+
+
+def _client_process(pipe, viewers: list[Viewer], timed_types: set[str]) -> None:
+    asyncio.run(_client_process_main(pipe, viewers, timed_types))
+
+
+class Audience:
+    """N viewers spread over a few client processes (one core cannot drive thousands)."""
+
+    def __init__(self, viewers: list[Viewer], processes: int, timed_types: set[str]):
+        context = multiprocessing.get_context("spawn")
+        self.pipes = []
+        self.processes = []
+        for index in range(processes):
+            share = viewers[index::processes]
+            if not share:
+                continue
+            ours, theirs = context.Pipe()
+            process = context.Process(
+                target=_client_process, args=(theirs, share, timed_types), daemon=True
+            )
+            process.start()
+            self.pipes.append(ours)
+            self.processes.append(process)
+
+    def _ask(self, command: str, argument=None, timeout: float = 120) -> list:
+        for pipe in self.pipes:
+            pipe.send((command, argument))
+        answers = []
+        for pipe in self.pipes:
+            if not pipe.poll(timeout):
+                raise TimeoutError(f"client process did not answer {command}")
+            answers.append(pipe.recv())
+        return answers
+
+    def join(self, within: float) -> float:
+        return max(self._ask("join", within + 120, timeout=within + 180))
+
+    def like(self, within: float) -> None:
+        self._ask("like", within, timeout=within + 60)
+
+    def report(self) -> list[Viewer]:
+        return [viewer for share in self._ask("report") for viewer in share]
+
+    def close(self) -> list[Viewer]:
+        viewers = [viewer for share in self._ask("close") for viewer in share]
+        for process in self.processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+        return viewers
+
+
+# --- The host ---------------------------------------------------------------------
+
+
+class Host:
+    """The host's console socket: sends commands, notes when each event was caused."""
+
+    def __init__(self, url: str, origin: str, cookie: str | None):
+        self.url, self.origin, self.cookie = url, origin, cookie
+        self.sent_at: dict[int, float] = {}  # seq of the host's event -> when it was asked
+        self._waiting: asyncio.Future | None = None
+        self.likes = None
+
+    async def __aenter__(self) -> Host:
+        import websockets
+
+        headers = {"Cookie": self.cookie} if self.cookie else None
+        self.ws = await websockets.connect(
+            self.url, origin=self.origin, additional_headers=headers, max_size=2**22
+        )
+        snapshot = json.loads(await self.ws.recv())
+        assert snapshot["type"] == "snapshot", snapshot
+        self.reader = asyncio.create_task(self._read())
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self.reader.cancel()
+        await self.ws.close()
+
+    async def _read(self) -> None:
+        async for message in self.ws:
+            frame = json.loads(message)
+            if frame.get("type") == "broadcast.state" and self._waiting is not None:
+                self._waiting.set_result(frame["seq"])
+            elif frame.get("type") == "likes":
+                self.likes = frame["count"]
+            elif frame.get("type") == "error":
+                print("host error:", frame, file=sys.stderr)
+
+    async def toggle(self, command: str) -> None:
+        self._waiting = asyncio.get_running_loop().create_future()
+        sent = time.monotonic()
+        await self.ws.send(json.dumps({"type": command, "ref": command}))
+        seq = await asyncio.wait_for(self._waiting, timeout=30)
+        self.sent_at[seq] = sent
+
+    async def events(self, count: int) -> None:
+        """Pause and resume, one a second; an even count leaves the broadcast live."""
+        start = time.monotonic()
+        for index in range(count):
+            await self.toggle("broadcast.pause" if index % 2 == 0 else "broadcast.resume")
+            await asyncio.sleep(max(0.0, start + index + 1 - time.monotonic()))
+
+
+# --- Servers ----------------------------------------------------------------------
+
+
+def server_command(kind: str, port: int) -> list[str]:
+    if kind == "daphne":
+        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                "config.asgi:application"]  # fmt: skip
+    if kind == "uvicorn":
+        return [sys.executable, "-m", "uvicorn", "config.asgi:application",
+                "--host", "127.0.0.1", "--port", str(port), "--ws", "websockets",
+                "--ws-per-message-deflate", "false", "--lifespan", "off",
+                "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    if kind == "bare":
+        return [sys.executable, str(ROOT / "bench" / "bare_server.py"), str(port)]
+    raise ValueError(kind)
+
+
+class Servers:
+    def __init__(self, kind: str, processes: int, env: dict[str, str], logs: Path):
+        self.kind = kind
+        self.ports = [free_port() for _ in range(processes)]
+        self.procs = []
+        logs.mkdir(parents=True, exist_ok=True)
+        for port in self.ports:
+            log = open(logs / f"{kind}-{port}.log", "wb")  # noqa: SIM115 - closed with the process
+            self.procs.append(
+                subprocess.Popen(
+                    server_command(kind, port),
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        deadline = time.monotonic() + 60
+        for port, proc in zip(self.ports, self.procs, strict=True):
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{kind} on {port} exited; see {logs}")
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{kind} on {port} did not come up") from None
+                    time.sleep(0.2)
+
+    def rss_kb(self) -> int:
+        return sum(rss_kb(proc.pid) for proc in self.procs)
+
+    def alive(self) -> bool:
+        return all(proc.poll() is None for proc in self.procs)
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+
+
+# --- The broadcast under load -----------------------------------------------------
+
+
+def prepare_broadcast(tag: str) -> tuple[int, str, str]:
+    """A live broadcast and its host's session cookie, in the database the servers use."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from broadcasts import services
+
+    host = get_user_model().objects.create_user(username=f"bench-host-{tag}")
+    broadcast = services.broadcast_create(title=f"Load {tag}", slug=f"load-{tag}", host=host)
+    services.broadcast_start(broadcast=broadcast, by=host)
+    client = Client()
+    client.force_login(host)
+    cookie = f"sessionid={client.cookies['sessionid'].value}"
+    return broadcast.pk, broadcast.slug, cookie
+
+
+def guest_tokens(count: int) -> list[str]:
+    from participation.guests import guest_cookie_value
+
+    return [guest_cookie_value(uuid.uuid4()) for _ in range(count)]
+
+
+def likes_in_database(broadcast_id: int) -> int:
+    from participation.models import Like
+
+    return Like.objects.filter(broadcast_id=broadcast_id).count()
+
+
+def max_frames_per_second(times: list[float]) -> int:
+    best, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+@dataclass
+class Result:
+    setup: str
+    viewers: int
+    connected: int = 0
+    failed: int = 0
+    dropped: int = 0
+    join_seconds: float = 0.0
+    snapshot: dict = field(default_factory=dict)
+    rss_per_viewer_kb: float | None = None
+    hold_seconds: float = 0.0
+    events: int = 0
+    fanout_ms: dict = field(default_factory=dict)
+    missed_events: int = 0
+    gaps: int = 0
+    out_of_order: int = 0
+    likes_sent: int | None = None
+    likes_acked: int | None = None
+    likes_in_db: int | None = None
+    likes_seen_last: int | None = None
+    like_frames_per_second_max: int | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def check(self) -> list[str]:
+        problems = []
+        if self.failed or self.dropped:
+            problems.append(f"{self.failed} failed and {self.dropped} dropped connections")
+        if self.missed_events or self.gaps or self.out_of_order:
+            problems.append(
+                f"events: {self.missed_events} missed, {self.gaps} gaps,"
+                f" {self.out_of_order} out of order"
+            )
+        if self.likes_sent is not None:
+            if not (self.likes_sent == self.likes_acked == self.likes_in_db):
+                problems.append(
+                    f"likes: {self.likes_sent} sent, {self.likes_acked} acked,"
+                    f" {self.likes_in_db} in the database"
+                )
+            if self.likes_seen_last != self.likes_in_db:
+                problems.append(f"viewers' last like count {self.likes_seen_last}")
+            if self.like_frames_per_second_max > 5:
+                problems.append(f"{self.like_frames_per_second_max} like frames in a second")
+        return problems + self.errors
+
+
+def run_setup(args, *, kind: str, processes: int, layer: str | None, env: dict) -> Result:
+    bare = kind == "bare"
+    label = "bare websockets" if bare else f"{kind} x{processes}" + (f", {layer}" if layer else "")
+    result = Result(setup=label, viewers=args.viewers)
+    if bare:
+        broadcast_id, slug, cookie = 0, "bare", None
+        tokens = [""] * args.viewers
+    else:
+        tag = uuid.uuid4().hex[:8]
+        broadcast_id, slug, cookie = prepare_broadcast(tag)
+        tokens = guest_tokens(args.viewers)
+    server_env = dict(env)
+    if layer:
+        server_env["PRIMETIME_CHANNEL_LAYER"] = layer
+    servers = Servers(kind, processes, server_env, Path(args.logs))
+    try:
+        final, host = asyncio.run(_drive(args, result, servers, slug, cookie, tokens, bare))
+    finally:
+        servers.stop()
+    _tally(result, final, host, broadcast_id, bare)
+    return result
+
+
+async def _drive(args, result, servers, slug, cookie, tokens, bare) -> tuple[list, Host]:
+    def url(port: int, token: str = "") -> str:
+        path = "/" if bare else f"/ws/broadcasts/{slug}/"
+        return f"ws://127.0.0.1:{port}{path}" + (f"?guest={token}" if token else "")
+
+    origin = f"http://127.0.0.1:{servers.ports[0]}"
+    viewers = []
+    for index, token in enumerate(tokens):
+        port = servers.ports[index % len(servers.ports)]
+        viewers.append(
+            Viewer(
+                url=url(port, token),
+                origin=f"http://127.0.0.1:{port}",
+                connect_at=args.join_seconds * index / max(1, len(tokens)),
+            )
+        )
+    host_url = f"ws://127.0.0.1:{servers.ports[0]}" + (
+        "/host" if bare else f"/ws/broadcasts/{slug}/"
+    )
+    async with Host(host_url, origin, cookie) as host:
+        await asyncio.sleep(1)
+        rss_before = servers.rss_kb()
+        audience = Audience(viewers, args.client_processes, {"broadcast.state"})
+        loop = asyncio.get_running_loop()
+        try:
+            result.join_seconds = await loop.run_in_executor(None, audience.join, args.join_seconds)
+            joined = await loop.run_in_executor(None, audience.report)
+            result.snapshot = {
+                name: (value * 1000 if value is not None else None)
+                for name, value in percentiles(
+                    [v.snapshot_seconds for v in joined if v.snapshot_seconds is not None]
+                ).items()
+            }
+            result.hold_seconds = args.hold
+            await asyncio.sleep(args.hold)
+            rss_after = servers.rss_kb()
+            connected = sum(1 for v in joined if v.snapshot_seconds is not None)
+            if connected:
+                result.rss_per_viewer_kb = round((rss_after - rss_before) / connected, 1)
+            result.events = args.events
+            await host.events(args.events)
+            await asyncio.sleep(SETTLE_SECONDS)
+            if not bare:
+                await loop.run_in_executor(None, audience.like, args.like_seconds)
+                await asyncio.sleep(SETTLE_SECONDS + 2)
+        finally:
+            final = await loop.run_in_executor(None, audience.close)
+    if not servers.alive():
+        result.errors.append("a server process died")
+    return final, host
+
+
+def _tally(result: Result, viewers: list[Viewer], host: Host, broadcast_id: int, bare: bool):
+    result.connected = sum(1 for v in viewers if v.snapshot_seconds is not None)
+    result.failed = sum(1 for v in viewers if v.failed)
+    result.dropped = sum(1 for v in viewers if v.dropped)
+    for reason in {v.failed or v.dropped for v in viewers if v.failed or v.dropped}:
+        result.errors.append(f"connection: {reason}")
+        if len(result.errors) > 5:
+            break
+    latencies = []
+    for viewer in viewers:
+        if viewer.snapshot_seconds is None:
+            continue
+        result.gaps += viewer.gaps
+        result.out_of_order += viewer.out_of_order
+        for seq, sent in host.sent_at.items():
+            received = viewer.timed.get(seq)
+            if received is None:
+                result.missed_events += 1
+            else:
+                latencies.append((received - sent) * 1000)
+    result.fanout_ms = {name: round(v, 1) if v is not None else None
+                        for name, v in percentiles(latencies).items()}  # fmt: skip
+    result.snapshot = {name: round(v, 1) if v is not None else None
+                       for name, v in result.snapshot.items()}  # fmt: skip
+    if not bare:
+        live = [v for v in viewers if v.snapshot_seconds is not None]
+        result.likes_sent = len(live)
+        result.likes_acked = sum(1 for v in live if v.like_acked)
+        result.likes_in_db = likes_in_database(broadcast_id)
+        result.likes_seen_last = min((v.last_likes or 0) for v in live) if live else 0
+        result.like_frames_per_second_max = max(
+            (max_frames_per_second(v.like_frames) for v in live), default=0
+        )
+        errors = {v.like_error for v in live if v.like_error}
+        if errors:
+            result.errors.append(f"like errors: {sorted(errors)}")
+
+
+# --- Output -----------------------------------------------------------------------
+
+
+def table(results: list[Result], baseline: Result | None) -> str:
+    floor = baseline.fanout_ms.get("p99") if baseline else None
+    rows = [
+        "| setup | viewers | connected | dropped | join s | snapshot p50/p99 ms"
+        " | KB/viewer | fan-out p50/p95/p99/max ms | p99 vs bare | likes db/sent"
+        " | like frames/s max |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in ([baseline] if baseline else []) + results:
+        f, s = r.fanout_ms, r.snapshot
+        ratio = (
+            f"{f['p99'] / floor:.2f}x" if floor and f.get("p99") is not None and r is not baseline
+            else "1.00x" if r is baseline else "-"
+        )  # fmt: skip
+        likes = f"{r.likes_in_db}/{r.likes_sent}" if r.likes_sent is not None else "-"
+        rows.append(
+            f"| {r.setup} | {r.viewers} | {r.connected} | {r.dropped + r.failed}"
+            f" | {r.join_seconds:.1f} | {s.get('p50')}/{s.get('p99')} | {r.rss_per_viewer_kb}"
+            f" | {f.get('p50')}/{f.get('p95')}/{f.get('p99')}/{f.get('max')} | {ratio}"
+            f" | {likes} | {r.like_frames_per_second_max if r.likes_sent is not None else '-'} |"
+        )
+    return "\n".join(rows)
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {model}, Python {sys.version.split()[0]}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--full", action="store_true",
+                        help="5000 viewers, a 10-minute hold, every server and layer")  # fmt: skip
+    parser.add_argument("--viewers", type=int)
+    parser.add_argument("--hold", type=float, help="seconds the steady audience stays")
+    parser.add_argument("--join-seconds", type=float, default=10)
+    parser.add_argument("--like-seconds", type=float, default=5)
+    parser.add_argument("--events", type=int, help="host events, one a second")
+    parser.add_argument("--servers", help="comma-separated: daphne,uvicorn")
+    parser.add_argument("--layers", help="comma-separated: pubsub,core (with REDIS_URL)")
+    parser.add_argument("--processes", type=int, help="server processes (2 with Redis)")
+    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--json", help="write the results here")
+    parser.add_argument("--logs", default=str(ROOT / "var" / "bench-logs"))
+    args = parser.parse_args(argv)
+
+    redis_url = os.environ.get("REDIS_URL", "")
+    args.viewers = args.viewers or (5000 if args.full else 200)
+    args.hold = args.hold if args.hold is not None else (600 if args.full else 5)
+    args.events = args.events if args.events is not None else (60 if args.full else 6)
+    args.events += args.events % 2  # pause and resume in pairs: the broadcast ends live
+    kinds = (args.servers or ("daphne,uvicorn" if args.full else "uvicorn")).split(",")
+    layers = (args.layers or ("pubsub,core" if args.full else "pubsub")).split(",")
+    layers = layers if redis_url else [None]
+    processes = args.processes or (2 if redis_url else 1)
+    if processes > 1 and not redis_url:
+        parser.error("several server processes share state through Redis: set REDIS_URL")
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env |= {
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "DJANGO_DEBUG": "0",  # no query log in the servers
+        "DJANGO_SECURE_SSL_REDIRECT": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    if not os.environ.get("DATABASE_URL"):
+        env["DATABASE_URL"] = f"sqlite:///{settings.DATABASES['default']['NAME']}"
+
+    print(f"# {args.viewers} viewers on {machine()}", flush=True)
+    baseline = None
+    if not args.no_baseline:
+        baseline = run_setup(args, kind="bare", processes=1, layer=None, env=env)
+        print(f"bare websockets: fan-out p99 {baseline.fanout_ms['p99']} ms", flush=True)
+    results = []
+    for kind in kinds:
+        for layer in layers:
+            result = run_setup(args, kind=kind, processes=processes, layer=layer, env=env)
+            print(f"{result.setup}: fan-out p99 {result.fanout_ms['p99']} ms", flush=True)
+            results.append(result)
+    print()
+    print(table(results, baseline))
+    problems = {r.setup: r.check() for r in ([baseline] if baseline else []) + results if r.check()}
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(
+                {
+                    "machine": machine(),
+                    "baseline": asdict(baseline) if baseline else None,
+                    "results": [asdict(r) for r in results],
+                    "problems": problems,
+                },
+                indent=2,
+            )
+        )
+    for setup, found in problems.items():
+        print(f"FAILED {setup}: " + "; ".join(found))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

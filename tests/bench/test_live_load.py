@@ -1,0 +1,51 @@
+"""The load harness's smoke run: 200 viewers, checked for correctness, not time.
+
+It runs the one command the docs give (bench/live_load.py), against this test run's
+database (and Redis, in the services profile: then two server processes share it)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.servers import ARTIFACTS, ROOT, server_env
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+VIEWERS = 200
+
+
+def test_two_hundred_viewers_get_every_event_in_order_and_every_like_counts_once(tmp_path):
+    report_path = tmp_path / "load.json"
+    command = [
+        sys.executable,
+        "bench/live_load.py",
+        "--viewers",
+        str(VIEWERS),
+        "--json",
+        str(report_path),
+        "--logs",
+        str(ARTIFACTS / "bench-logs"),
+    ]
+    run = subprocess.run(
+        command, cwd=ROOT, env=server_env(), capture_output=True, text=True, timeout=900
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    report = json.loads(report_path.read_text())
+    assert not report["problems"]
+
+    (result,) = report["results"]
+    assert (result["connected"], result["failed"], result["dropped"]) == (VIEWERS, 0, 0)
+    assert result["events"] >= 6
+    assert (result["missed_events"], result["gaps"], result["out_of_order"]) == (0, 0, 0)
+    assert result["fanout_ms"]["max"] is not None
+    # Every like counted exactly once, seen by everyone, in coalesced frames.
+    assert result["likes_sent"] == result["likes_acked"] == result["likes_in_db"] == VIEWERS
+    assert result["likes_seen_last"] == VIEWERS
+    assert 1 <= result["like_frames_per_second_max"] <= 5
+    assert result["rss_per_viewer_kb"] is not None
+
+    baseline = report["baseline"]
+    assert (baseline["connected"], baseline["missed_events"], baseline["gaps"]) == (VIEWERS, 0, 0)
+    assert "setup" in run.stdout and "bare websockets" in run.stdout
