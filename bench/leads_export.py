@@ -23,6 +23,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/primetime_bench")
 os.environ.pop("REDIS_URL", None)  # tasks run in-process here: we time the task's body
 
+from bench.common import ensure_database  # noqa: E402 - needs ROOT on the path
+
 COPY_SQL = """
 COPY (
   SELECT b.title, b.slug, l.created_at, l.name, l.email, l.phone, l.company,
@@ -37,21 +39,6 @@ def setup_django():
     import django
 
     django.setup()
-
-
-def ensure_database() -> None:
-    """Create the benchmark database if it is missing (on the same server)."""
-    import psycopg
-
-    url = os.environ["DATABASE_URL"]
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", [name]
-        ).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def fill(rows: int) -> int:
@@ -159,7 +146,7 @@ def main() -> None:
         run_export(args.child_export)
         return
 
-    ensure_database()
+    ensure_database(os.environ["DATABASE_URL"])
     setup_django()
     broadcast_id = fill(args.rows)
 

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import contextlib
 import json
 import multiprocessing
 import os
@@ -45,6 +47,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 PING_SECONDS = 20  # as static/js/live.js
 SETTLE_SECONDS = 3  # for the last events and coalesced counters to land
+LIKE_ANSWER_SECONDS = 120
 
 
 # --- Numbers ---------------------------------------------------------------------
@@ -105,6 +108,7 @@ class ViewerClient:
         self.closing = False
         self.ready = asyncio.Event()
         self.like_ref: str | None = None
+        self.like_answered = asyncio.Event()
         self.task: asyncio.Task | None = None
 
     async def run(self) -> None:
@@ -164,8 +168,10 @@ class ViewerClient:
                 viewer.last_likes = frame["count"]
         elif kind == "ack" and frame.get("ref") == self.like_ref:
             viewer.like_acked = True
+            self.like_answered.set()
         elif kind == "error" and frame.get("ref") == self.like_ref:
             viewer.like_error = frame.get("code")
+            self.like_answered.set()
 
     async def _ping(self) -> None:
         await asyncio.sleep(random.uniform(0, PING_SECONDS))
@@ -179,6 +185,9 @@ class ViewerClient:
             return
         self.like_ref = uuid.uuid4().hex[:12]
         await self.ws.send(json.dumps({"type": "like", "ref": self.like_ref}))
+        # The storm is over when every like is answered; the counts settle after that.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.like_answered.wait(), timeout=LIKE_ANSWER_SECONDS)
 
     async def close(self) -> None:
         self.closing = True
@@ -252,8 +261,11 @@ class Audience:
     def join(self, within: float) -> float:
         return max(self._ask("join", within + 120, timeout=within + 180))
 
-    def like(self, within: float) -> None:
-        self._ask("like", within, timeout=within + 60)
+    def like(self, within: float) -> float:
+        """Every viewer likes within `within` seconds; returns when all are answered."""
+        begun = time.monotonic()
+        self._ask("like", within, timeout=within + LIKE_ANSWER_SECONDS + 60)
+        return time.monotonic() - begun
 
     def report(self) -> list[Viewer]:
         return [viewer for share in self._ask("report") for viewer in share]
@@ -278,6 +290,7 @@ class Host:
         self.sent_at: dict[int, float] = {}  # seq of the host's event -> when it was asked
         self._waiting: asyncio.Future | None = None
         self.likes = None
+        self.likes_before = None
 
     async def __aenter__(self) -> Host:
         import websockets
@@ -288,6 +301,7 @@ class Host:
         )
         snapshot = json.loads(await self.ws.recv())
         assert snapshot["type"] == "snapshot", snapshot
+        self.likes = self.likes_before = snapshot.get("likes")
         self.reader = asyncio.create_task(self._read())
         return self
 
@@ -329,7 +343,7 @@ def server_command(kind: str, port: int) -> list[str]:
                 "config.asgi:application"]  # fmt: skip
     if kind == "uvicorn":
         return [sys.executable, "-m", "uvicorn", "config.asgi:application",
-                "--host", "127.0.0.1", "--port", str(port), "--ws", "websockets",
+                "--host", "127.0.0.1", "--port", str(port), "--ws", "websockets-sansio",
                 "--ws-per-message-deflate", "false", "--lifespan", "off",
                 "--no-access-log", "--log-level", "warning"]  # fmt: skip
     if kind == "bare":
@@ -440,10 +454,13 @@ class Result:
     missed_events: int = 0
     gaps: int = 0
     out_of_order: int = 0
+    like_storm_seconds: float | None = None  # until the last like was answered
+    like_count_settled_seconds: float | None = None  # then until the host saw the total
     likes_sent: int | None = None
     likes_acked: int | None = None
     likes_in_db: int | None = None
     likes_seen_last: int | None = None
+    likes_seen_by_host: int | None = None
     like_frames_per_second_max: int | None = None
     errors: list[str] = field(default_factory=list)
 
@@ -535,8 +552,15 @@ async def _drive(args, result, servers, slug, cookie, tokens, bare) -> tuple[lis
             await host.events(args.events)
             await asyncio.sleep(SETTLE_SECONDS)
             if not bare:
-                await loop.run_in_executor(None, audience.like, args.like_seconds)
-                await asyncio.sleep(SETTLE_SECONDS + 2)
+                result.like_storm_seconds = round(
+                    await loop.run_in_executor(None, audience.like, args.like_seconds), 1
+                )
+                # Then the coalesced count reaches everyone: the host sees it first.
+                begun, total = time.monotonic(), connected + (host.likes_before or 0)
+                while host.likes != total and time.monotonic() - begun < LIKE_ANSWER_SECONDS:
+                    await asyncio.sleep(0.1)
+                result.like_count_settled_seconds = round(time.monotonic() - begun, 1)
+                await asyncio.sleep(SETTLE_SECONDS)
         finally:
             final = await loop.run_in_executor(None, audience.close)
     if not servers.alive():
@@ -574,6 +598,12 @@ def _tally(result: Result, viewers: list[Viewer], host: Host, broadcast_id: int,
         result.likes_acked = sum(1 for v in live if v.like_acked)
         result.likes_in_db = likes_in_database(broadcast_id)
         result.likes_seen_last = min((v.last_likes or 0) for v in live) if live else 0
+        result.likes_seen_by_host = host.likes
+        short = collections.Counter(
+            v.last_likes for v in live if v.last_likes != result.likes_in_db
+        ).most_common(5)
+        if short:
+            result.errors.append(f"last like counts short of the total, (count, viewers): {short}")
         result.like_frames_per_second_max = max(
             (max_frames_per_second(v.like_frames) for v in live), default=0
         )
@@ -590,8 +620,8 @@ def table(results: list[Result], baseline: Result | None) -> str:
     rows = [
         "| setup | viewers | connected | dropped | join s | snapshot p50/p99 ms"
         " | KB/viewer | fan-out p50/p95/p99/max ms | p99 vs bare | likes db/sent"
-        " | like frames/s max |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        " | like storm + count settled s | like frames/s max |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in ([baseline] if baseline else []) + results:
         f, s = r.fanout_ms, r.snapshot
@@ -599,12 +629,18 @@ def table(results: list[Result], baseline: Result | None) -> str:
             f"{f['p99'] / floor:.2f}x" if floor and f.get("p99") is not None and r is not baseline
             else "1.00x" if r is baseline else "-"
         )  # fmt: skip
-        likes = f"{r.likes_in_db}/{r.likes_sent}" if r.likes_sent is not None else "-"
+        if r.likes_sent is None:
+            likes = "- | - | -"
+        else:
+            likes = (
+                f"{r.likes_in_db}/{r.likes_sent} | {r.like_storm_seconds}"
+                f"+{r.like_count_settled_seconds} | {r.like_frames_per_second_max}"
+            )
         rows.append(
             f"| {r.setup} | {r.viewers} | {r.connected} | {r.dropped + r.failed}"
             f" | {r.join_seconds:.1f} | {s.get('p50')}/{s.get('p99')} | {r.rss_per_viewer_kb}"
             f" | {f.get('p50')}/{f.get('p95')}/{f.get('p99')}/{f.get('max')} | {ratio}"
-            f" | {likes} | {r.like_frames_per_second_max if r.likes_sent is not None else '-'} |"
+            f" | {likes} |"
         )
     return "\n".join(rows)
 
@@ -651,6 +687,10 @@ def main(argv: list[str] | None = None) -> int:
     if processes > 1 and not redis_url:
         parser.error("several server processes share state through Redis: set REDIS_URL")
 
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        from bench.common import ensure_database
+
+        ensure_database(os.environ["DATABASE_URL"])
     import django
 
     django.setup()

@@ -22,7 +22,8 @@ class Participant:
 
     id: int
     on_stage: bool
-    # Among viewers online now, how many came before this one (None for stage members).
+    # Among viewers online now, how many came before this one (None for stage members),
+    # counted up to the backend's `rank_limit`: ranks beyond it are all alike.
     viewer_rank: int | None = None
 
 
@@ -37,6 +38,8 @@ def ice_servers() -> list[dict]:
 
 class MediaBackend(ABC):
     name: str
+    # The highest viewer rank the backend tells apart (see Participant.viewer_rank).
+    rank_limit: int = 0
 
     @abstractmethod
     def session(self, *, participant: Participant) -> dict:
@@ -58,6 +61,7 @@ class MeshBackend(MediaBackend):
 
     def __init__(self, max_viewers: int):
         self.max_viewers = max_viewers
+        self.rank_limit = max_viewers
 
     def has_room(self, participant: Participant) -> bool:
         return participant.on_stage or (participant.viewer_rank or 0) < self.max_viewers

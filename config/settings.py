@@ -120,7 +120,14 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     try:
-        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+        # Connections are kept: opening one costs more than the few queries a live
+        # command makes. (No health check before each use: that is one more query per
+        # command; a connection that broke fails once and is replaced.)
+        DATABASES = {
+            "default": dj_database_url.parse(
+                DATABASE_URL, conn_max_age=env_int("PRIMETIME_DB_CONN_MAX_AGE", 60, minimum=0)
+            )
+        }
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
 else:

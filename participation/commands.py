@@ -34,6 +34,9 @@ class Command:
     roles: frozenset[str] | None  # None: anyone in the broadcast
     fields: type[serializers.Serializer]
     rate: str  # which of the connection's rate limits it draws on: "command" or "signal"
+    # False for commands answered from the connection alone (the heartbeat): no worker
+    # thread, no query, however many thousands of pages send them.
+    database: bool = True
 
     def allows(self, attendee: Attendee) -> bool:
         return self.roles is None or attendee.role in self.roles
@@ -48,11 +51,13 @@ def live_command(
     roles: set[str] | None = None,
     fields: type[serializers.Serializer] = NoFields,
     rate: str = "command",
+    database: bool = True,
 ) -> Callable[[Handler], Handler]:
     """Register `handler(context, data)` for the command `name`.
 
     The handler runs in a worker thread with validated `data`; it calls a service
     and may return extra fields for the `ack`. Domain errors become `error` frames.
+    With `database=False` it runs on the event loop with no context (`None`).
     """
 
     def register(handler: Handler) -> Handler:
@@ -64,6 +69,7 @@ def live_command(
             roles=frozenset(roles) if roles else None,
             fields=fields,
             rate=rate,
+            database=database,
         )
         return handler
 

@@ -1,17 +1,18 @@
 """The live socket: one consumer per open page (DESIGN section 4)."""
 
+import asyncio
 import collections
 import json
 import logging
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
 from broadcasts.errors import DomainError, Forbidden
-from broadcasts.models import Broadcast
 
 from . import services
 from .channels import attendee_group, hosts_group
@@ -20,7 +21,7 @@ from .fanout import bus, encode, hubs
 from .guests import guest_key_from_cookies, guest_key_from_token
 from .models import Attendee, Role
 from .ratelimit import TokenBucket
-from .selectors import live_snapshot
+from .selectors import snapshot_for_connection
 
 logger = logging.getLogger(__name__)
 
@@ -31,16 +32,21 @@ CLOSE_RESYNC = 4000
 # WebRTC offers with every codec run to about 10 KB.
 MAX_FRAME_CHARS = 65_536
 MAX_REF_CHARS = 64
+# Public events waiting for a reader that does not read: past this, it resyncs.
+MAX_OUTBOX_FRAMES = 500
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
     attendee: Attendee | None = None
     groups_joined: list[str] = []
+    closed_by_us = False
 
     async def connect(self) -> None:
         self.slug = self.scope["url_route"]["kwargs"]["slug"]
         self.synced_seq: int | None = None
         self.pending: collections.deque[tuple[int, str]] = collections.deque()
+        self.outbox: collections.deque[str] = collections.deque()
+        self.writer: asyncio.Task | None = None
         self.buckets = {
             "command": TokenBucket(settings.LIVE_COMMAND_RATE, settings.LIVE_COMMAND_BURST),
             "signal": TokenBucket(settings.LIVE_SIGNAL_RATE, settings.LIVE_SIGNAL_BURST),
@@ -84,11 +90,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         position = bus().position(self.slug, epoch=epoch, since=since)
         if position.missed is not None:
             return position.missed, position.seq
-        broadcast = Broadcast.objects.select_related("host").get(pk=self.attendee.broadcast_id)
-        attendee = Attendee.objects.get(pk=self.attendee.pk)
-        snapshot = live_snapshot(broadcast=broadcast, attendee=attendee)
-        snapshot["epoch"] = position.epoch
-        snapshot["seq"] = position.seq
+        snapshot = snapshot_for_connection(
+            attendee=self.attendee, epoch=position.epoch, seq=position.seq
+        )
         return [encode(snapshot)], position.seq
 
     async def _flush_pending(self, seq: int) -> None:
@@ -102,13 +106,46 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 last = event_seq
         self.synced_seq = last
 
-    async def push_event(self, seq: int, frame: str) -> None:
-        """Called by the hub with a public event of this broadcast."""
+    async def dispatch(self, message: dict) -> None:
+        # As Channels' own, less its hop to a worker thread before every message to
+        # close stale database connections: thousands of pages send pings and likes,
+        # and every database call here goes through database_sync_to_async, which
+        # closes them itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def close(self, code=None, reason=None) -> None:
+        self.closed_by_us = True
+        await super().close(code=code, reason=reason)
+
+    def push_event(self, seq: int, frame: str) -> None:
+        """Called by the hub with a public event of this broadcast: queued, in order, for
+        this connection's writer, so that one slow reader holds up nobody else."""
+        if self.closed_by_us:  # closing; out of the room once its disconnect comes
+            return
         if self.synced_seq is None:
             self.pending.append((seq, frame))
         elif seq > self.synced_seq:
             self.synced_seq = seq
-            await self.send(text_data=frame)
+            if len(self.outbox) >= MAX_OUTBOX_FRAMES:
+                # Too far behind to catch up frame by frame: reconnect and replay.
+                self.outbox.clear()
+                asyncio.get_running_loop().create_task(self.resync())
+                return
+            self.outbox.append(frame)
+            if self.writer is None:
+                self.writer = asyncio.get_running_loop().create_task(self._write_outbox())
+
+    async def _write_outbox(self) -> None:
+        try:
+            while self.outbox and not self.closed_by_us:
+                await self.send(text_data=self.outbox.popleft())
+        except OSError:
+            pass  # the page went away; its disconnect takes it out of the room
+        finally:
+            self.writer = None
 
     async def resync(self) -> None:
         await self.close(code=CLOSE_RESYNC)
@@ -153,7 +190,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self._error(ref, "invalid", "Some fields are not right.", details=fields.errors)
             return
         try:
-            result = await database_sync_to_async(self._run)(command, fields.validated_data)
+            if command.database:
+                result = await database_sync_to_async(self._run)(command, fields.validated_data)
+            else:
+                result = command.handler(None, fields.validated_data)
         except DomainError as error:
             await self._error(ref, error.code, error.message, details=error.details)
             return

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import json
 import logging
+import math
 import os
 import threading
+import time
 import uuid
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -67,6 +71,11 @@ class EventBus(Protocol):
 
     async def start_listening(self, hub: LoopHub) -> asyncio.Task | None: ...
 
+    def exclusive(self, name: str, spacing: float = 0) -> contextlib.AbstractContextManager[bool]:
+        """Enter a section under `name` that no other process is in, nor left less than
+        `spacing` seconds ago: yields whether it got in."""
+        ...
+
 
 class MemoryEventBus:
     """The embedded bus: one process, so one lock orders every broadcast's events."""
@@ -76,6 +85,8 @@ class MemoryEventBus:
         self.log_size = log_size
         self._lock = threading.Lock()
         self._streams: dict[str, tuple[int, collections.deque[str]]] = {}
+        self._sections_lock = threading.Lock()
+        self._sections: dict[str, list] = {}  # name -> [lock, when it was last left]
 
     def publish(self, slug: str, payload: dict) -> int:
         body = encode(payload)
@@ -101,6 +112,26 @@ class MemoryEventBus:
 
     async def start_listening(self, hub: LoopHub) -> None:
         return None
+
+    def forget_sections(self) -> None:
+        """Forget who was in which `exclusive` section when (between tests)."""
+        with self._sections_lock:
+            self._sections.clear()
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str, spacing: float = 0):
+        # One process: a lock is enough (several event loops share it in tests).
+        with self._sections_lock:
+            section = self._sections.setdefault(name, [threading.Lock(), -math.inf])
+        lock, left_at = section
+        if time.monotonic() - left_at < spacing or not lock.acquire(blocking=False):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            section[1] = time.monotonic()
+            lock.release()
 
 
 def _replay(log: list[str], seq: int, since: int) -> list[str] | None:
@@ -143,6 +174,21 @@ return {epoch, seq, 1, redis.call('LRANGE', KEYS[3], since + 1 - first, -1)}
 """
 
 
+_ENTER_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+_LEAVE_LUA = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+if tonumber(ARGV[2]) > 0 then redis.call('SET', KEYS[2], '1', 'PX', ARGV[2]) end
+return 1
+"""
+EXCLUSIVE_LEASE_MS = 5000
+
+
 class RedisEventBus:
     """Several processes share one stream per broadcast in Redis.
 
@@ -158,6 +204,8 @@ class RedisEventBus:
         self._client = redis.Redis.from_url(url)
         self._publish = self._client.register_script(_PUBLISH_LUA)
         self._position = self._client.register_script(_POSITION_LUA)
+        self._enter = self._client.register_script(_ENTER_LUA)
+        self._leave = self._client.register_script(_LEAVE_LUA)
 
     def publish(self, slug: str, payload: dict) -> int:
         args = [uuid.uuid4().hex, encode(payload), self.log_size, LOG_TTL_SECONDS]
@@ -176,6 +224,18 @@ class RedisEventBus:
         if ok and epoch == position.epoch:
             position.missed = [frame.decode() for frame in frames]
         return position
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str, spacing: float = 0):
+        # A lease, so a process that dies inside does not lock the others out for long.
+        keys = [f"primetime:live:lock:{name}", f"primetime:live:lock:{name}:cooldown"]
+        token = uuid.uuid4().hex
+        acquired = bool(self._enter(keys=keys, args=[token, EXCLUSIVE_LEASE_MS]))
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                self._leave(keys=keys, args=[token, int(spacing * 1000)])
 
     async def start_listening(self, hub: LoopHub) -> asyncio.Task:
         subscribed = asyncio.Event()
@@ -230,7 +290,10 @@ def listener_name() -> str:
 
 
 class LiveConnection(Protocol):
-    async def push_event(self, seq: int, frame: str) -> None: ...
+    def push_event(self, seq: int, frame: str) -> None:
+        """Take a public event for sending; never waits (a slow reader must not hold up
+        the others)."""
+        ...
 
     async def resync(self) -> None: ...
 
@@ -247,6 +310,7 @@ class LoopHub:
     tasks: list[asyncio.Task] = field(default_factory=list)
     started: asyncio.Event = field(default_factory=asyncio.Event)
     _starting: bool = False
+    _housekeeper: ThreadPoolExecutor | None = None
 
     async def ensure_started(self) -> None:
         if self._starting:
@@ -301,50 +365,56 @@ class LoopHub:
             slug, seq, frame = await self.queue.get()
             for connection in list(self.rooms.get(slug, ())):
                 try:
-                    await connection.push_event(seq, frame)
+                    connection.push_event(seq, frame)
                 except Exception:
                     logger.exception("could not deliver a live event to a connection")
 
+    def _housekeeping(self, job):
+        """`job` to run in this hub's own worker thread (with its own database
+        connection), not behind the commands of thousands of viewers in the shared one:
+        counts must go out on time when a crowd acts at once."""
+        from channels.db import DatabaseSyncToAsync
+
+        if self._housekeeper is None:
+            self._housekeeper = ThreadPoolExecutor(1, thread_name_prefix="primetime-live")
+        return DatabaseSyncToAsync(job, thread_sensitive=False, executor=self._housekeeper)
+
     async def _flush_counters(self) -> None:
         # Counters are coalesced: at most one `audience`, `likes` or `rating` event per
-        # broadcast per interval from each process, however many viewers act.
-        from channels.db import database_sync_to_async
-
+        # broadcast per interval, however many viewers act.
         from .services import counter_publish
 
         while True:
             await asyncio.sleep(settings.LIVE_COALESCE_SECONDS)
             for kind, broadcast_id in counters.drain():
                 try:
-                    await database_sync_to_async(counter_publish)(
+                    published = await self._housekeeping(counter_publish)(
                         kind=kind, broadcast_id=broadcast_id
                     )
+                    if not published:  # another process is at it: ours goes next round
+                        counters.mark(kind, broadcast_id)
                 except Exception:
                     logger.exception("could not publish %s of broadcast %s", kind, broadcast_id)
 
     async def _sweep_absent(self) -> None:
         # Requests of people who left, and speakers who dropped off, are let go after a
         # grace period. Every process sweeps; the moves are idempotent under their locks.
-        from channels.db import database_sync_to_async
-
         from .stage import speak_requests_sweep_absent
 
         while True:
             await asyncio.sleep(settings.SPEAK_REQUEST_SWEEP_SECONDS)
             try:
-                await database_sync_to_async(speak_requests_sweep_absent)(
+                await self._housekeeping(speak_requests_sweep_absent)(
                     grace_seconds=settings.SPEAK_REQUEST_GRACE_SECONDS
                 )
             except Exception:
                 logger.exception("could not sweep the requests of absent attendees")
 
     async def _sample_viewers_once(self) -> None:
-        from channels.db import database_sync_to_async
-
         from .services import viewers_sample
 
         try:
-            await database_sync_to_async(viewers_sample)()
+            await self._housekeeping(viewers_sample)()
         except Exception:
             logger.exception("could not sample the viewers of running broadcasts")
 

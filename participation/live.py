@@ -9,8 +9,8 @@ from .commands import HOSTS, STAGE, CommandContext, live_command
 from .models import QUESTION_MAX_CHARS, Role
 
 
-@live_command("ping")
-def ping(context: CommandContext, data: dict) -> None:
+@live_command("ping", database=False)
+def ping(context: None, data: dict) -> None:
     """The client's heartbeat: an ack proves the socket and the server are alive."""
     return None
 

@@ -1,3 +1,4 @@
+import functools
 import time
 
 
@@ -47,19 +48,46 @@ def attendee_rate_limit(*, attendee_id: int, action: str) -> None:
 def rate_limit(*, key: str, allowed: int, per_seconds: int, message: str) -> None:
     """Count one action under `key`; raise RateLimited(message) past `allowed` per window.
 
-    A fixed window in the cache (shared by every process when Redis is set up).
+    A fixed window, in Redis when it is set up (shared by every process), else in the
+    cache of this process.
     """
-    from django.core.cache import cache
+    from django.conf import settings
 
     from broadcasts.errors import RateLimited
 
     window = int(time.time() // per_seconds)
-    cache_key = f"primetime:rl:{key}:{window}"
-    cache.add(cache_key, 0, timeout=per_seconds + 1)
-    try:
-        count = cache.incr(cache_key)
-    except ValueError:  # evicted between add and incr: count this one as the first
-        cache.set(cache_key, 1, timeout=per_seconds + 1)
-        count = 1
+    window_key = f"primetime:rl:{key}:{window}"
+    if settings.REDIS_URL:
+        count = _count_in_redis(settings.REDIS_URL, window_key, per_seconds + 1)
+    else:
+        count = _count_in_cache(window_key, per_seconds + 1)
     if count > allowed:
         raise RateLimited(message)
+
+
+@functools.cache
+def _redis_client(url: str):
+    import redis
+
+    return redis.Redis.from_url(url)
+
+
+def _count_in_redis(url: str, key: str, ttl: int) -> int:
+    # One round trip on a pool shared by the process's threads. (Django's cache would
+    # open a connection per call from the live socket's worker thread: its handler
+    # keeps one client per async context.)
+    pipeline = _redis_client(url).pipeline(transaction=False)
+    pipeline.incr(key)
+    pipeline.expire(key, ttl)
+    return int(pipeline.execute()[0])
+
+
+def _count_in_cache(key: str, ttl: int) -> int:
+    from django.core.cache import cache
+
+    cache.add(key, 0, timeout=ttl)
+    try:
+        return cache.incr(key)
+    except ValueError:  # evicted between add and incr: count this one as the first
+        cache.set(key, 1, timeout=ttl)
+        return 1

@@ -1,9 +1,10 @@
 """Reads of the participation state: attendees as others see them, and snapshots."""
 
 import hashlib
+import time
 
 from django.conf import settings
-from django.db.models import Avg, Count, Q
+from django.db.models import Avg, Count, Exists, OuterRef, Q, Subquery
 from django.urls import reverse
 
 from broadcasts.media import Participant, media_backend
@@ -52,15 +53,39 @@ def attendee_public(attendee: Attendee) -> dict:
     }
 
 
+def attendee_with_own_state(attendee_id: int) -> Attendee:
+    """The attendee, fresh, with what they did annotated in the same query: `liked`,
+    `stars`, and whether they have an active request, pending questions or votes (so a
+    snapshot asks for those only when there is something to read)."""
+    mine = OuterRef("pk")
+    return Attendee.objects.annotate(
+        liked=Exists(Like.objects.filter(attendee=mine)),
+        stars=Subquery(Rating.objects.filter(attendee=mine).values("stars")[:1]),
+        has_request=Exists(
+            SpeakRequest.objects.filter(attendee=mine, state__in=[R.PENDING, R.APPROVED])
+        ),
+        has_pending_questions=Exists(
+            Question.objects.filter(attendee=mine, state=QuestionState.PENDING)
+        ),
+        has_votes=Exists(QuestionVote.objects.filter(attendee=mine)),
+    ).get(pk=attendee_id)
+
+
 def attendee_private(attendee: Attendee) -> dict:
-    """The snapshot's `me`: the attendee and their own private state."""
+    """The snapshot's `me`: the attendee and their own private state.
+
+    Takes an attendee from `attendee_with_own_state`, or any other (then it asks)."""
+    if not hasattr(attendee, "has_request"):
+        attendee = attendee_with_own_state(attendee.pk)
     return {
         **attendee_public(attendee),
         "guest": attendee.is_guest,
         "widget_closed": attendee.widget_closed,
-        "request": request_private(active_request(attendee=attendee)),
-        "liked": Like.objects.filter(attendee=attendee).exists(),
-        "rating": Rating.objects.filter(attendee=attendee).values_list("stars", flat=True).first(),
+        "request": request_private(active_request(attendee=attendee))
+        if attendee.has_request
+        else None,
+        "liked": attendee.liked,
+        "rating": attendee.stars,
         "lead": _own_lead(attendee),
     }
 
@@ -157,8 +182,10 @@ def media_participant(attendee: Attendee, *, with_rank: bool = True) -> Particip
             Q(joined_at__lt=attendee.joined_at)
             | Q(joined_at=attendee.joined_at, pk__lt=attendee.pk)
         )
-        .count()
+        .values("pk")
     )
+    # Counted only as far as the backend tells ranks apart: bounded, whatever the crowd.
+    earlier = earlier[: media_backend().rank_limit].count()
     return Participant(id=attendee.pk, on_stage=False, viewer_rank=earlier)
 
 
@@ -166,25 +193,92 @@ def media_config(*, attendee: Attendee) -> dict:
     return media_backend().session(participant=media_participant(attendee))
 
 
-def live_snapshot(*, broadcast: Broadcast, attendee: Attendee) -> dict:
-    """Everything a page needs to draw a broadcast, for one attendee (without epoch/seq)."""
+def snapshot_shared(*, broadcast: Broadcast) -> dict:
+    """The parts of a snapshot that are the same for every viewer at one point of the
+    broadcast's event stream (questions: the public ones, without `voted`)."""
     return {
-        "type": "snapshot",
         # The presenter's rating rides in `broadcast`: the snapshot's keys are a contract.
         "broadcast": {
             **broadcast_public_data(broadcast=broadcast),
             "rating": rating_summary(broadcast_id=broadcast.pk),
         },
-        "me": attendee_private(attendee),
         "stage": stage_attendees(broadcast=broadcast),
         "hands": raised_hands(broadcast=broadcast),
         "audience": audience_summary(
             broadcast=broadcast, sample_size=settings.LIVE_AUDIENCE_SAMPLE_SIZE
         ),
         "likes": likes_count(broadcast_id=broadcast.pk),
-        "questions": questions_for(broadcast=broadcast, attendee=attendee),
+        "questions": public_questions(broadcast=broadcast),
+    }
+
+
+def live_snapshot(*, broadcast: Broadcast, attendee: Attendee, shared: dict | None = None) -> dict:
+    """Everything a page needs to draw a broadcast, for one attendee (without epoch/seq).
+
+    `shared` is `snapshot_shared` of this broadcast when the caller has it already."""
+    shared = shared if shared is not None else snapshot_shared(broadcast=broadcast)
+    attendee = attendee_with_own_state(attendee.pk)
+    return {
+        "type": "snapshot",
+        **shared,
+        "me": attendee_private(attendee),
+        "questions": questions_for(
+            broadcast=broadcast, attendee=attendee, public=shared["questions"]
+        ),
         "media": media_config(attendee=attendee),
     }
+
+
+class SharedSnapshots:
+    """This process's latest `snapshot_shared` of each broadcast, by stream position.
+
+    When thousands join at once, they share one read of the broadcast instead of
+    each making a dozen queries. An entry serves only callers at the same (epoch, seq)
+    and for `max_age` seconds: anything that changes a shared part publishes an event
+    (a new seq) that the joiner receives after its snapshot; counters are published
+    within LIVE_COALESCE_SECONDS, and `max_age` bounds the rest (an edit in the admin).
+    Used from the consumer's worker thread only, hence no lock.
+    """
+
+    def __init__(self, max_age: float):
+        self.max_age = max_age
+        self._entries: dict[int, tuple[tuple[str, int], float, dict]] = {}
+
+    def get(self, *, broadcast_id: int, epoch: str, seq: int, build) -> dict:
+        now = time.monotonic()
+        entry = self._entries.get(broadcast_id)
+        if entry is not None and entry[0] == (epoch, seq) and now - entry[1] < self.max_age:
+            return entry[2]
+        shared = build()
+        stale = [key for key, (_, at, _) in self._entries.items() if now - at >= self.max_age]
+        for key in stale:
+            del self._entries[key]
+        self._entries[broadcast_id] = ((epoch, seq), now, shared)
+        return shared
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+shared_snapshots = SharedSnapshots(max_age=1.0)
+
+
+def snapshot_for_connection(*, attendee: Attendee, epoch: str, seq: int) -> dict:
+    """The snapshot a new live connection starts from, at stream position (epoch, seq)."""
+    broadcast = None
+
+    def build() -> dict:
+        nonlocal broadcast
+        broadcast = Broadcast.objects.select_related("host").get(pk=attendee.broadcast_id)
+        return snapshot_shared(broadcast=broadcast)
+
+    shared = shared_snapshots.get(
+        broadcast_id=attendee.broadcast_id, epoch=epoch, seq=seq, build=build
+    )
+    snapshot = live_snapshot(
+        broadcast=broadcast or Broadcast(pk=attendee.broadcast_id), attendee=attendee, shared=shared
+    )
+    return snapshot | {"epoch": epoch, "seq": seq}
 
 
 def likes_count(*, broadcast_id: int) -> int:
@@ -248,28 +342,48 @@ def question_withdrawn(question: Question) -> dict:
 QUESTIONS_IN_SNAPSHOT = 200
 
 
-def questions_for(*, broadcast: Broadcast, attendee: Attendee | None) -> list[dict]:
+def _newest_questions(questions) -> list[dict]:
+    newest = questions.select_related("attendee").order_by("-pinned", "-created_at", "-id")
+    return [question_public(q) for q in newest[:QUESTIONS_IN_SNAPSHOT]]
+
+
+def public_questions(*, broadcast: Broadcast) -> list[dict]:
+    """The newest questions every viewer sees (and the pinned one), without `voted`."""
+    return _newest_questions(
+        Question.objects.filter(broadcast=broadcast, state__in=PUBLIC_QUESTION_STATES)
+    )
+
+
+def questions_for(
+    *, broadcast: Broadcast, attendee: Attendee | None, public: list[dict] | None = None
+) -> list[dict]:
     """The questions this attendee may see, the newest 200 and the pinned one, oldest first.
 
     Hosts (and moderators on the dashboard: no attendee) see every question; others see
     public ones and their own pending ones. Each carries `voted`: whether this attendee
-    has upvoted it.
+    has upvoted it. `public` is `public_questions` when the caller has it already; an
+    attendee from `attendee_with_own_state` saves the queries they have no use for.
     """
-    questions = Question.objects.filter(broadcast=broadcast).select_related("attendee")
-    if attendee is not None and attendee.role != Role.HOST:
-        questions = questions.filter(
-            Q(state__in=PUBLIC_QUESTION_STATES) | Q(state=QuestionState.PENDING, attendee=attendee)
-        )
-    newest = list(questions.order_by("-pinned", "-created_at", "-id")[:QUESTIONS_IN_SNAPSHOT])
+    if attendee is None or attendee.role == Role.HOST:
+        shown = _newest_questions(Question.objects.filter(broadcast=broadcast))
+    else:
+        shown = list(public if public is not None else public_questions(broadcast=broadcast))
+        if getattr(attendee, "has_pending_questions", True):
+            own = Question.objects.filter(
+                broadcast=broadcast, attendee=attendee, state=QuestionState.PENDING
+            )
+            shown += _newest_questions(own)
+            shown.sort(key=lambda q: (q["pinned"], q["created_at"], q["id"]), reverse=True)
+            del shown[QUESTIONS_IN_SNAPSHOT:]
     voted = set()
-    if attendee is not None:
+    if attendee is not None and getattr(attendee, "has_votes", True) and shown:
         voted = set(
             QuestionVote.objects.filter(
-                attendee=attendee, question_id__in=[q.pk for q in newest]
+                attendee=attendee, question_id__in=[q["id"] for q in shown]
             ).values_list("question_id", flat=True)
         )
-    newest.sort(key=lambda q: (q.created_at, q.pk))
-    return [{**question_public(q), "voted": q.pk in voted} for q in newest]
+    shown.sort(key=lambda q: (q["created_at"], q["id"]))
+    return [{**q, "voted": q["id"] in voted} for q in shown]
 
 
 ACTIVITY_FIELDS = (

@@ -2,11 +2,13 @@
 
 import unicodedata
 import uuid
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, DateTimeField, F, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from broadcasts.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -98,6 +100,17 @@ def attendee_for_guest(*, broadcast: Broadcast, guest_key: uuid.UUID | None) -> 
     return Attendee.objects.filter(broadcast=broadcast, guest_key=guest_key).first()
 
 
+def _widget_guest_join(*, broadcast: Broadcast, guest_key: uuid.UUID) -> Attendee:
+    # One INSERT: a widget's visitors arrive by the thousand when a broadcast starts.
+    try:
+        with presence_transaction():
+            return Attendee.objects.create(
+                broadcast=broadcast, guest_key=guest_key, display_name=widget_guest_name(guest_key)
+            )
+    except IntegrityError:  # the same visitor's second page got there first
+        return Attendee.objects.get(broadcast=broadcast, guest_key=guest_key)
+
+
 def widget_guest_name(guest_key: uuid.UUID) -> str:
     """The name a widget guest gets until they give theirs (in the lead form, say)."""
     return f"Guest {guest_key.int % 10000:04d}"
@@ -118,11 +131,8 @@ def attendee_for_connection(
     else:
         attendee = attendee_for_guest(broadcast=broadcast, guest_key=guest_key)
         if attendee is None and embedded and guest_key is not None:
-            attendee = attendee_join_as_guest(
-                broadcast=broadcast,
-                guest_key=guest_key,
-                display_name=widget_guest_name(guest_key),
-            )
+            # Past broadcast_for_audience, an anonymous visitor's broadcast is public.
+            attendee = _widget_guest_join(broadcast=broadcast, guest_key=guest_key)
     if attendee is None:
         raise InvalidInput("Choose a display name on the watch page first.")
     if attendee.removed_at is not None:
@@ -130,21 +140,44 @@ def attendee_for_connection(
     return attendee
 
 
-def attendee_connected(*, attendee: Attendee) -> None:
-    """One more page of this attendee is open (presence counts every page)."""
-    now = timezone.now()
+@contextmanager
+def presence_transaction():
+    """A transaction for who-is-here bookkeeping, committed without waiting for the disk.
+
+    Thousands of pages open and close at once; waiting for a disk flush on each would
+    make them queue. A database crash may lose the last moments of presence (pages
+    reconnect and count themselves again), never a like, a question or a lead: their
+    commits flush everything written before them.
+    """
     with transaction.atomic():
-        Attendee.objects.filter(pk=attendee.pk).update(
-            connections=F("connections") + 1, last_seen_at=now, left_at=None
-        )
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield
+
+
+def attendee_connected(*, attendee: Attendee) -> None:
+    """One more page of this attendee is open (presence counts every page).
+
+    One statement for a viewer: thousands join at once when a broadcast starts.
+    """
+    now = timezone.now()
+    changes = {
+        "connections": F("connections") + 1,
+        "last_seen_at": now,
+        "left_at": None,
         # The first open page starts a visit (watch time counts from here).
-        Attendee.objects.filter(pk=attendee.pk, online_since__isnull=True).update(online_since=now)
-        _stage_presence_changed(attendee, online=True)
+        "online_since": Coalesce(F("online_since"), Value(now, output_field=DateTimeField())),
+    }
+    with presence_transaction():
+        Attendee.objects.filter(pk=attendee.pk).update(**changes)
+        if attendee.role == Role.HOST:
+            _stage_presence_changed(attendee, online=True)
 
 
 def attendee_disconnected(*, attendee: Attendee) -> None:
     now = timezone.now()
-    with transaction.atomic():
+    with presence_transaction():
         Attendee.objects.filter(pk=attendee.pk, connections__gt=0).update(
             connections=F("connections") - 1, last_seen_at=now
         )
@@ -162,12 +195,14 @@ def attendee_disconnected(*, attendee: Attendee) -> None:
                 online_since=None,
                 watched_seconds=F("watched_seconds") + max(0, int(visit)),
             )
-        _stage_presence_changed(attendee, online=False)
+        if attendee.role == Role.HOST:
+            _stage_presence_changed(attendee, online=False)
 
 
 def _stage_presence_changed(attendee: Attendee, *, online: bool) -> None:
     # A co-host is on stage while their console is open: their first page opening or
-    # their last one closing changes the stage for everyone.
+    # their last one closing changes the stage for everyone. (Only hosts get here: the
+    # role is the one the connection was opened with, which its attendee had then.)
     current = Attendee.objects.select_related("broadcast").get(pk=attendee.pk)
     if current.role != Role.HOST or current.user_id == current.broadcast.host_id:
         return
@@ -175,23 +210,40 @@ def _stage_presence_changed(attendee: Attendee, *, online: bool) -> None:
         publish_stage(current.broadcast)
 
 
-def counter_publish(*, kind: str, broadcast_id: int) -> None:
+# The least time between two publications of a counter of one broadcast, across all
+# server processes: the audience changes with every join, and a crowd joins at once.
+COUNTER_SPACING_SECONDS = {"audience": 1.0, "likes": 0.5, "rating": 0.5}
+
+
+def counter_publish(*, kind: str, broadcast_id: int) -> bool:
     """Publish a counter's current value: `audience` (who is watching), `likes` or
-    `rating`. Called by the coalescing flusher, never once per viewer's action."""
+    `rating`. Called by the coalescing flusher, never once per viewer's action.
+
+    Every process flushes its own viewers' changes; reading and publishing happen in a
+    section one process at a time, so a value read earlier is never published after
+    one read later (the last count everyone sees is the true one), and at most once
+    per COUNTER_SPACING_SECONDS. Returns False when another process is in that
+    section or was a moment ago: the caller tries again on its next round.
+    """
+    if kind not in COUNTER_SPACING_SECONDS:
+        raise ValueError(f"no such counter: {kind}")
     broadcast = Broadcast.objects.filter(pk=broadcast_id).only("slug").first()
     if broadcast is None:
         raise NotFound("The broadcast is gone.")
-    if kind == "audience":
-        payload = audience_summary(
-            broadcast=broadcast, sample_size=settings.LIVE_AUDIENCE_SAMPLE_SIZE
-        )
-    elif kind == "likes":
-        payload = {"count": likes_count(broadcast_id=broadcast_id)}
-    elif kind == "rating":
-        payload = rating_summary(broadcast_id=broadcast_id)
-    else:
-        raise ValueError(f"no such counter: {kind}")
-    bus().publish(broadcast.slug, {"type": kind, **payload})
+    spacing = COUNTER_SPACING_SECONDS[kind]
+    with bus().exclusive(f"counter:{kind}:{broadcast_id}", spacing=spacing) as ours:
+        if not ours:
+            return False
+        if kind == "audience":
+            payload = audience_summary(
+                broadcast=broadcast, sample_size=settings.LIVE_AUDIENCE_SAMPLE_SIZE
+            )
+        elif kind == "likes":
+            payload = {"count": likes_count(broadcast_id=broadcast_id)}
+        else:
+            payload = rating_summary(broadcast_id=broadcast_id)
+        bus().publish(broadcast.slug, {"type": kind, **payload})
+    return True
 
 
 def rtc_signal_send(*, broadcast: Broadcast, sender: Attendee, to: int, data: dict) -> None:

@@ -12,6 +12,9 @@ from tests.factories import BroadcastFactory, UserFactory
 # (an error here) when the collected static folder is missing.
 (settings.BASE_DIR / "var").mkdir(exist_ok=True)
 settings.STATIC_ROOT.mkdir(exist_ok=True)
+# The test database is dropped at the end of the run, which PostgreSQL refuses while a
+# worker thread still holds a connection: in tests, none is kept between uses.
+settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 
 @pytest.fixture
@@ -43,10 +46,13 @@ REDIS_URL = settings.REDIS_URL or "redis://127.0.0.1:6379/5"
 
 @pytest.fixture
 def redis_url():
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
     try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+        client.ping()
     except redis.exceptions.ConnectionError:
         pytest.skip(f"needs Redis at {REDIS_URL}")
+    finally:
+        client.close()  # an open socket left to the garbage collector is an error here
     return REDIS_URL
 
 
@@ -56,6 +62,25 @@ def fresh_rate_limits():
     from django.core.cache import cache
 
     cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
+def fresh_live_caches():
+    """Counters of a broadcast are published at most so often, and viewers' snapshots
+    share a read of the broadcast for a moment: ids repeat between tests."""
+    from participation import fanout
+    from participation.selectors import shared_snapshots
+
+    shared_snapshots.clear()
+    live_bus = fanout.bus()
+    if isinstance(live_bus, fanout.MemoryEventBus):
+        live_bus.forget_sections()
+    else:
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        for key in client.scan_iter("primetime:live:lock:*"):
+            client.delete(key)
+        client.close()
     yield
 
 

@@ -15,7 +15,7 @@ class RecordingConnection:
         self.events: list[tuple[int, str]] = []
         self.resyncs = 0
 
-    async def push_event(self, seq: int, frame: str) -> None:
+    def push_event(self, seq: int, frame: str) -> None:
         self.events.append((seq, frame))
 
     async def resync(self) -> None:
