@@ -17,7 +17,7 @@ from broadcasts.errors import DomainError, Forbidden
 from . import services
 from .channels import attendee_group, hosts_group
 from .commands import REGISTRY, CommandContext
-from .fanout import bus, encode, hubs
+from .fanout import bus, encode, hubs, start_eagerly
 from .guests import guest_key_from_cookies, guest_key_from_token
 from .models import Attendee, Role
 from .ratelimit import TokenBucket
@@ -41,12 +41,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
     groups_joined: list[str] = []
     closed_by_us = False
 
-    async def connect(self) -> None:
-        self.slug = self.scope["url_route"]["kwargs"]["slug"]
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The seq of the last public event sent; None until the snapshot is out, while
+        # events wait in `pending`. Then they wait in `outbox` for `writer` to send them.
         self.synced_seq: int | None = None
         self.pending: collections.deque[tuple[int, str]] = collections.deque()
         self.outbox: collections.deque[str] = collections.deque()
         self.writer: asyncio.Task | None = None
+
+    async def connect(self) -> None:
+        self.slug = self.scope["url_route"]["kwargs"]["slug"]
         self.buckets = {
             "command": TokenBucket(settings.LIVE_COMMAND_RATE, settings.LIVE_COMMAND_BURST),
             "signal": TokenBucket(settings.LIVE_SIGNAL_RATE, settings.LIVE_SIGNAL_BURST),
@@ -136,7 +141,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 return
             self.outbox.append(frame)
             if self.writer is None:
-                self.writer = asyncio.get_running_loop().create_task(self._write_outbox())
+                self.writer = start_eagerly(self._write_outbox())
 
     async def _write_outbox(self) -> None:
         try:

@@ -72,8 +72,8 @@ class EventBus(Protocol):
     async def start_listening(self, hub: LoopHub) -> asyncio.Task | None: ...
 
     def exclusive(self, name: str, spacing: float = 0) -> contextlib.AbstractContextManager[bool]:
-        """Enter a section under `name` that no other process is in, nor left less than
-        `spacing` seconds ago: yields whether it got in."""
+        """Enter a section under `name` that no other process is in: yields whether it
+        got in. Leaving it with `spacing` keeps everyone out for that many seconds."""
         ...
 
 
@@ -86,7 +86,7 @@ class MemoryEventBus:
         self._lock = threading.Lock()
         self._streams: dict[str, tuple[int, collections.deque[str]]] = {}
         self._sections_lock = threading.Lock()
-        self._sections: dict[str, list] = {}  # name -> [lock, when it was last left]
+        self._sections: dict[str, list] = {}  # name -> [lock, when it may be entered]
 
     def publish(self, slug: str, payload: dict) -> int:
         body = encode(payload)
@@ -123,14 +123,14 @@ class MemoryEventBus:
         # One process: a lock is enough (several event loops share it in tests).
         with self._sections_lock:
             section = self._sections.setdefault(name, [threading.Lock(), -math.inf])
-        lock, left_at = section
-        if time.monotonic() - left_at < spacing or not lock.acquire(blocking=False):
+        lock, free_at = section
+        if time.monotonic() < free_at or not lock.acquire(blocking=False):
             yield False
             return
         try:
             yield True
         finally:
-            section[1] = time.monotonic()
+            section[1] = time.monotonic() + spacing
             lock.release()
 
 
@@ -206,6 +206,9 @@ class RedisEventBus:
         self._position = self._client.register_script(_POSITION_LUA)
         self._enter = self._client.register_script(_ENTER_LUA)
         self._leave = self._client.register_script(_LEAVE_LUA)
+
+    def close(self) -> None:
+        self._client.close()
 
     def publish(self, slug: str, payload: dict) -> int:
         args = [uuid.uuid4().hex, encode(payload), self.log_size, LOG_TTL_SECONDS]
@@ -283,6 +286,37 @@ class RedisEventBus:
                 except Exception:  # noqa: S110 - the loop may already be closing
                     pass
             await asyncio.sleep(1)
+
+
+def start_eagerly(coroutine) -> asyncio.Task | None:
+    """Run `coroutine` now, up to its first real wait; only then make it a task.
+
+    Python 3.12's eager tasks in small: writing a frame to a socket that takes it
+    never waits, and a task per viewer per event is most of the cost of a fan-out.
+    Returns the task that finishes it, or None if it is already done.
+    """
+    try:
+        waiting_on = coroutine.send(None)
+    except StopIteration:
+        return None
+    return asyncio.get_running_loop().create_task(_finish(coroutine, waiting_on))
+
+
+async def _finish(coroutine, waiting_on) -> None:
+    # Do what a task does for `coroutine`: wait until what it waits on is done (its
+    # outcome is the coroutine's to see), then resume it; pass on a cancellation.
+    try:
+        while True:
+            if waiting_on is None:  # a bare yield: give the loop a turn
+                await asyncio.sleep(0)
+            else:
+                await asyncio.wait([waiting_on])
+            waiting_on = coroutine.send(None)
+    except StopIteration:
+        return
+    except asyncio.CancelledError:
+        coroutine.close()
+        raise
 
 
 def listener_name() -> str:

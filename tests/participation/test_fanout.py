@@ -1,12 +1,15 @@
-"""The live event bus: numbering, replay, and recovery when Redis drops the subscription."""
+"""The live event bus: numbering, replay, recovery when Redis drops the subscription,
+exclusive sections across processes, and delivery that no slow reader holds up."""
 
 import asyncio
+import time
 import uuid
 
 import pytest
 import redis
 from channels.db import database_sync_to_async
 
+from participation.consumers import CLOSE_RESYNC, MAX_OUTBOX_FRAMES, LiveConsumer
 from participation.fanout import LoopHub, MemoryEventBus, RedisEventBus, listener_name
 
 
@@ -22,6 +25,23 @@ class RecordingConnection:
         self.resyncs += 1
 
 
+@pytest.fixture
+def make_bus(request):
+    """Buses of either kind; Redis clients are closed at the end (an open socket left to
+    the garbage collector is an error in this suite)."""
+    made = []
+
+    def make(kind: str, log_size: int = 5):
+        if kind == "memory":
+            return MemoryEventBus(log_size)
+        made.append(RedisEventBus(request.getfixturevalue("redis_url"), log_size))
+        return made[-1]
+
+    yield make
+    for bus in made:
+        bus.close()
+
+
 async def eventually(condition, timeout: float = 5) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
@@ -29,12 +49,8 @@ async def eventually(condition, timeout: float = 5) -> None:
 
 
 @pytest.mark.parametrize("kind", ["memory", "redis"])
-def test_events_are_numbered_and_replayed_from_the_log(kind, request):
-    bus = (
-        MemoryEventBus(5)
-        if kind == "memory"
-        else RedisEventBus(request.getfixturevalue("redis_url"), 5)
-    )
+def test_events_are_numbered_and_replayed_from_the_log(kind, make_bus):
+    bus = make_bus(kind)
     slug = f"bus-{uuid.uuid4().hex[:8]}"
     start = bus.position(slug)
     seqs = [bus.publish(slug, {"type": "likes", "count": n}) for n in range(7)]
@@ -50,8 +66,8 @@ def test_events_are_numbered_and_replayed_from_the_log(kind, request):
     assert bus.position(slug, epoch="other", since=seqs[3]).missed is None
 
 
-def test_a_lost_redis_log_changes_the_epoch(redis_url):
-    bus = RedisEventBus(redis_url, 5)
+def test_a_lost_redis_log_changes_the_epoch(redis_url, make_bus):
+    bus = make_bus("redis")
     slug = f"bus-{uuid.uuid4().hex[:8]}"
     bus.publish(slug, {"type": "likes", "count": 1})
     before = bus.position(slug)
@@ -67,8 +83,8 @@ def _keys(slug):
     return event_log_keys(slug)
 
 
-async def test_the_listener_resubscribes_and_resyncs_after_redis_drops_it(redis_url):
-    bus = RedisEventBus(redis_url, 50)
+async def test_the_listener_resubscribes_and_resyncs_after_redis_drops_it(redis_url, make_bus):
+    bus = make_bus("redis", 50)
     hub = LoopHub(asyncio.get_running_loop())
     slug = f"bus-{uuid.uuid4().hex[:8]}"
     connection = RecordingConnection()
@@ -93,7 +109,68 @@ async def test_the_listener_resubscribes_and_resyncs_after_redis_drops_it(redis_
         await database_sync_to_async(bus.publish)(slug, {"type": "likes", "count": 2})
         await eventually(lambda: len(connection.events) == 2)
         assert connection.events[1][1].endswith('"count":2}')
+        admin.close()
     finally:
         listener.cancel()
         dispatcher.cancel()
         await asyncio.gather(listener, dispatcher, return_exceptions=True)
+
+
+class StuckPage(LiveConsumer):
+    """A page whose socket takes nothing until `release` is set (a phone in a tunnel)."""
+
+    def __init__(self):
+        super().__init__()
+        self.synced_seq = 0  # its snapshot is out
+        self.release = asyncio.Event()
+        self.sent: list[str] = []
+        self.close_codes: list[int] = []
+
+    async def send(self, text_data=None, bytes_data=None, close=False):
+        await self.release.wait()
+        self.sent.append(text_data)
+
+    async def close(self, code=None, reason=None):
+        self.close_codes.append(code)
+
+
+async def test_a_reader_that_does_not_read_holds_up_nobody_else():
+    hub = LoopHub(asyncio.get_running_loop())
+    stuck, quick = StuckPage(), StuckPage()
+    quick.release.set()
+    hub.rooms["room"] |= {stuck, quick}
+    dispatcher = asyncio.create_task(hub._dispatch())
+    try:
+        for seq in (1, 2, 3):
+            hub.enqueue("room", seq, f'{{"seq":{seq}}}')
+        await eventually(lambda: len(quick.sent) == 3)
+        assert stuck.sent == []
+        stuck.release.set()
+        await eventually(lambda: len(stuck.sent) == 3)
+        assert stuck.sent == quick.sent == ['{"seq":1}', '{"seq":2}', '{"seq":3}']
+    finally:
+        dispatcher.cancel()
+
+
+async def test_a_reader_too_far_behind_is_asked_to_reconnect_and_replay():
+    stuck = StuckPage()
+    for seq in range(1, MAX_OUTBOX_FRAMES + 3):  # one is in the socket, the rest wait
+        stuck.push_event(seq, f'{{"seq":{seq}}}')
+    await eventually(lambda: stuck.close_codes == [CLOSE_RESYNC])
+    assert not stuck.outbox  # what it missed, it replays from the log when it is back
+    stuck.writer.cancel()
+
+
+@pytest.mark.parametrize("kind", ["memory", "redis"])
+def test_an_exclusive_section_admits_one_and_then_waits_out_its_spacing(kind, make_bus):
+    bus = make_bus(kind)
+    name = f"section-{uuid.uuid4().hex[:8]}"
+    with bus.exclusive(name, spacing=0.3) as first, bus.exclusive(name, spacing=0.3) as second:
+        assert (first, second) == (True, False)
+    with bus.exclusive(name) as too_soon:
+        assert not too_soon
+    time.sleep(0.4)
+    with bus.exclusive(name) as later:
+        assert later
+    with bus.exclusive(name) as right_after_a_section_without_spacing:
+        assert right_after_a_section_without_spacing

@@ -335,3 +335,19 @@ def test_counter_publish_refuses_unknown_kinds_and_broadcasts(live_broadcast):
     with pytest.raises(NotFound):
         counter_publish(kind="likes", broadcast_id=live_broadcast.pk + 1000)
     assert published_since(live_broadcast.slug, before) == []
+
+
+def test_one_process_at_a_time_publishes_a_counter_and_not_too_often(live_broadcast, ann):
+    # Two processes reading and publishing at once could publish an older count last.
+    reactions.like(attendee=ann)
+    before = bus().position(live_broadcast.slug)
+    with bus().exclusive(f"counter:likes:{live_broadcast.pk}") as ours:
+        assert ours
+        assert counter_publish(kind="likes", broadcast_id=live_broadcast.pk) is False
+    assert published_since(live_broadcast.slug, before) == []
+
+    assert counter_publish(kind="likes", broadcast_id=live_broadcast.pk) is True
+    # Spaced: a second publication right after waits for the flusher's next round.
+    assert counter_publish(kind="likes", broadcast_id=live_broadcast.pk) is False
+    (likes,) = published_since(live_broadcast.slug, before)
+    assert likes["count"] == 1
