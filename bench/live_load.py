@@ -503,6 +503,12 @@ def run_setup(args, *, kind: str, processes: int, layer: str | None, env: dict) 
     servers = Servers(kind, processes, server_env, Path(args.logs))
     try:
         final, host = asyncio.run(_drive(args, result, servers, slug, cookie, tokens, bare))
+    except Exception as error:
+        # A setup that breaks down is a result too: say how, and go on to the next one.
+        result.errors.append(f"the run stopped: {type(error).__name__}: {error}"[:300])
+        result.snapshot = {k: round(v, 1) if v is not None else None
+                           for k, v in result.snapshot.items()}  # fmt: skip
+        return result
     finally:
         servers.stop()
     _tally(result, final, host, broadcast_id, bare)
@@ -713,12 +719,12 @@ def main(argv: list[str] | None = None) -> int:
     baseline = None
     if not args.no_baseline:
         baseline = run_setup(args, kind="bare", processes=1, layer=None, env=env)
-        print(f"bare websockets: fan-out p99 {baseline.fanout_ms['p99']} ms", flush=True)
+        print(f"bare websockets: fan-out p99 {baseline.fanout_ms.get('p99')} ms", flush=True)
     results = []
     for kind in kinds:
         for layer in layers:
             result = run_setup(args, kind=kind, processes=processes, layer=layer, env=env)
-            print(f"{result.setup}: fan-out p99 {result.fanout_ms['p99']} ms", flush=True)
+            print(f"{result.setup}: fan-out p99 {result.fanout_ms.get('p99')} ms", flush=True)
             results.append(result)
     print()
     print(table(results, baseline))

@@ -1,3 +1,4 @@
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -21,3 +22,10 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# A live server holds thousands of long-lived connection objects, and each full garbage
+# collection walks all of them while no socket is served (measured: pauses up to a
+# second with 2,500 sockets a process). What start-up loaded is never garbage: take it
+# out of the walk; and collect the older generations less often.
+gc.freeze()
+gc.set_threshold(50_000, 20, 50)

@@ -1,7 +1,6 @@
 """The live socket: one consumer per open page (DESIGN section 4)."""
 
 import asyncio
-import collections
 import json
 import logging
 from urllib.parse import parse_qs
@@ -46,8 +45,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # The seq of the last public event sent; None until the snapshot is out, while
         # events wait in `pending`. Then they wait in `outbox` for `writer` to send them.
         self.synced_seq: int | None = None
-        self.pending: collections.deque[tuple[int, str]] = collections.deque()
-        self.outbox: collections.deque[str] = collections.deque()
+        # Lists, not deques: both are nearly always empty, and an empty deque costs 600
+        # bytes more a connection, thousands of times over.
+        self.pending: list[tuple[int, str]] = []
+        self.outbox: list[str] = []
         self.writer: asyncio.Task | None = None
 
     async def connect(self) -> None:
@@ -105,7 +106,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # No await between the last emptiness check and marking the connection synced.
         last = seq
         while self.pending:
-            event_seq, frame = self.pending.popleft()
+            event_seq, frame = self.pending.pop(0)
             if event_seq > last:
                 await self.send(text_data=frame)
                 last = event_seq
@@ -146,7 +147,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def _write_outbox(self) -> None:
         try:
             while self.outbox and not self.closed_by_us:
-                await self.send(text_data=self.outbox.popleft())
+                await self.send(text_data=self.outbox.pop(0))
         except OSError:
             pass  # the page went away; its disconnect takes it out of the room
         finally:

@@ -6,7 +6,6 @@ short list of moderation commands, each run by the same service as the host's, a
 moderator (so the services check the permission and record who did it).
 """
 
-import collections
 import json
 
 from channels.db import database_sync_to_async
@@ -79,7 +78,7 @@ class DashboardConsumer(LiveConsumer):
     async def connect(self) -> None:
         self.slug = self.scope["url_route"]["kwargs"]["slug"]
         self.synced_seq = None
-        self.pending = collections.deque()
+        self.pending = []
         self.user = self.scope.get("user")
         try:
             self.broadcast_id = await database_sync_to_async(self._allowed)()

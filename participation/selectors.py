@@ -1,6 +1,7 @@
 """Reads of the participation state: attendees as others see them, and snapshots."""
 
 import hashlib
+import threading
 import time
 
 from django.conf import settings
@@ -236,28 +237,31 @@ class SharedSnapshots:
     each making a dozen queries. An entry serves only callers at the same (epoch, seq)
     and for `max_age` seconds: anything that changes a shared part publishes an event
     (a new seq) that the joiner receives after its snapshot; counters are published
-    within LIVE_COALESCE_SECONDS, and `max_age` bounds the rest (an edit in the admin).
-    Used from the consumer's worker thread only, hence no lock.
+    within a second of a change, and `max_age` bounds the rest (an edit in the admin).
     """
 
     def __init__(self, max_age: float):
         self.max_age = max_age
         self._entries: dict[int, tuple[tuple[str, int], float, dict]] = {}
+        self._lock = threading.Lock()
 
     def get(self, *, broadcast_id: int, epoch: str, seq: int, build) -> dict:
         now = time.monotonic()
-        entry = self._entries.get(broadcast_id)
+        with self._lock:
+            entry = self._entries.get(broadcast_id)
         if entry is not None and entry[0] == (epoch, seq) and now - entry[1] < self.max_age:
             return entry[2]
         shared = build()
-        stale = [key for key, (_, at, _) in self._entries.items() if now - at >= self.max_age]
-        for key in stale:
-            del self._entries[key]
-        self._entries[broadcast_id] = ((epoch, seq), now, shared)
+        with self._lock:
+            for key, (_, at, _) in list(self._entries.items()):
+                if now - at >= self.max_age:
+                    del self._entries[key]
+            self._entries[broadcast_id] = ((epoch, seq), now, shared)
         return shared
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
 
 
 shared_snapshots = SharedSnapshots(max_age=1.0)
@@ -275,6 +279,7 @@ def snapshot_for_connection(*, attendee: Attendee, epoch: str, seq: int) -> dict
     shared = shared_snapshots.get(
         broadcast_id=attendee.broadcast_id, epoch=epoch, seq=seq, build=build
     )
+    # Past the shared part, the snapshot needs only the broadcast's id.
     snapshot = live_snapshot(
         broadcast=broadcast or Broadcast(pk=attendee.broadcast_id), attendee=attendee, shared=shared
     )
