@@ -1,3 +1,4 @@
+import os
 from datetime import timedelta
 
 import pytest
@@ -13,8 +14,10 @@ from tests.factories import BroadcastFactory, UserFactory
 (settings.BASE_DIR / "var").mkdir(exist_ok=True)
 settings.STATIC_ROOT.mkdir(exist_ok=True)
 # The test database is dropped at the end of the run, which PostgreSQL refuses while a
-# worker thread still holds a connection: in tests, none is kept between uses.
+# worker thread or a server process still holds a connection: in tests, none is kept
+# between uses, here and in every process a test starts.
 settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+os.environ["PRIMETIME_DB_CONN_MAX_AGE"] = "0"
 
 
 @pytest.fixture
