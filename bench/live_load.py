@@ -710,6 +710,8 @@ def main(argv: list[str] | None = None) -> int:
         "DJANGO_DEBUG": "0",  # no query log in the servers
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        # As in production (README): connections kept, unless the caller says otherwise.
+        "PRIMETIME_DB_CONN_MAX_AGE": os.environ.get("PRIMETIME_DB_CONN_MAX_AGE", "60"),
         "PYTHONUNBUFFERED": "1",
     }
     if not os.environ.get("DATABASE_URL"):

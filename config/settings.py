@@ -120,12 +120,12 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL")
 if DATABASE_URL:
     try:
-        # Connections are kept: opening one costs more than the few queries a live
-        # command makes. (No health check before each use: that is one more query per
-        # command; a connection that broke fails once and is replaced.)
+        # Production keeps connections (PRIMETIME_DB_CONN_MAX_AGE=60): opening one costs
+        # more than the few queries a live command makes. No health check before each
+        # use: that is one more query per command; a broken connection fails once.
         DATABASES = {
             "default": dj_database_url.parse(
-                DATABASE_URL, conn_max_age=env_int("PRIMETIME_DB_CONN_MAX_AGE", 60, minimum=0)
+                DATABASE_URL, conn_max_age=env_int("PRIMETIME_DB_CONN_MAX_AGE", 0, minimum=0)
             )
         }
     except ValueError as exc:

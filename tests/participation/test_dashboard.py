@@ -55,6 +55,9 @@ async def test_the_moderator_sees_the_session_and_moderates_it(
         hidden = await viewer.receive_until("question.updated")
         assert hidden["question"] == {"id": asked.pk, "state": "hidden", "pinned": False}
         full = await board.receive_until("question.updated")
+        if "text" not in full["question"]:
+            # The public notice and the hosts' full copy travel apart: either may be first.
+            full = await board.receive_until("question.updated")
         assert full["question"]["text"] == "Replay?"  # the board keeps what was hidden
 
         assert (await board.command("hand.decline", attendee=ann.pk))["type"] == "ack"
