@@ -460,7 +460,6 @@ class Result:
     likes_acked: int | None = None
     likes_in_db: int | None = None
     likes_seen_last: int | None = None
-    likes_seen_by_host: int | None = None
     like_frames_per_second_max: int | None = None
     errors: list[str] = field(default_factory=list)
 
@@ -604,7 +603,6 @@ def _tally(result: Result, viewers: list[Viewer], host: Host, broadcast_id: int,
         result.likes_acked = sum(1 for v in live if v.like_acked)
         result.likes_in_db = likes_in_database(broadcast_id)
         result.likes_seen_last = min((v.last_likes or 0) for v in live) if live else 0
-        result.likes_seen_by_host = host.likes
         short = collections.Counter(
             v.last_likes for v in live if v.last_likes != result.likes_in_db
         ).most_common(5)

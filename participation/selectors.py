@@ -73,11 +73,8 @@ def attendee_with_own_state(attendee_id: int) -> Attendee:
 
 
 def attendee_private(attendee: Attendee) -> dict:
-    """The snapshot's `me`: the attendee and their own private state.
-
-    Takes an attendee from `attendee_with_own_state`, or any other (then it asks)."""
-    if not hasattr(attendee, "has_request"):
-        attendee = attendee_with_own_state(attendee.pk)
+    """The snapshot's `me`: the attendee (from `attendee_with_own_state`) and their own
+    private state."""
     return {
         **attendee_public(attendee),
         "guest": attendee.is_guest,
