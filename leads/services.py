@@ -140,9 +140,14 @@ def lead_private(lead: Lead) -> dict:
     return {"name": lead.name, "email": lead.email, "phone": lead.phone, "company": lead.company}
 
 
-def lead_of_attendee(*, attendee: Attendee) -> dict | None:
-    lead = Lead.objects.filter(attendee=attendee).order_by("-updated_at").first()
-    return lead_private(lead) if lead else None
+def leads_of_attendees(*, attendee_ids: list[int]) -> dict[int, dict]:
+    """Each attendee's own latest lead, as their pages show it, by attendee id (those
+    who left none are missing)."""
+    leads: dict[int, dict] = {}
+    newest_first = Lead.objects.filter(attendee_id__in=attendee_ids).order_by("-updated_at")
+    for lead in newest_first:
+        leads.setdefault(lead.attendee_id, lead_private(lead))
+    return leads
 
 
 def lead_prompt(*, broadcast: Broadcast, by) -> None:

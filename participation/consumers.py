@@ -13,14 +13,13 @@ from django.contrib.auth.models import AnonymousUser
 
 from broadcasts.errors import DomainError, Forbidden
 
-from . import services
+from . import admissions, services
 from .channels import attendee_group, hosts_group
 from .commands import REGISTRY, CommandContext
-from .fanout import bus, encode, hubs, start_eagerly
+from .fanout import encode, hubs, start_eagerly
 from .guests import guest_key_from_cookies, guest_key_from_token
 from .models import Attendee, Role
 from .ratelimit import TokenBucket
-from .selectors import snapshot_for_connection
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +63,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         guest_key = guest_key_from_token(widget_token) or guest_key_from_cookies(
             self.scope.get("cookies") or {}
         )
+        request = services.ConnectionRequest(
+            slug=self.slug, user=user, guest_key=guest_key, embedded=widget_token is not None
+        )
         try:
-            attendee = await database_sync_to_async(services.attendee_for_connection)(
-                slug=self.slug, user=user, guest_key=guest_key, embedded=widget_token is not None
-            )
+            attendee = await admissions.identify.submit(request)
         except DomainError as error:
             await self.close(code=CLOSE_CODES.get(error.code, 4400))
             return
@@ -85,21 +85,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(hosts, self.channel_name)
             self.groups_joined.append(hosts)
         epoch, since = _resume_point(self.scope.get("query_string", b""))
-        first_frames, seq = await database_sync_to_async(self._join)(epoch=epoch, since=since)
+        entry = admissions.Entry(slug=self.slug, attendee=attendee, epoch=epoch, since=since)
+        first_frames, seq = await admissions.enter.submit(entry)
         for frame in first_frames:
             await self.send(text_data=frame)
         await self._flush_pending(seq)
         self.hub.audience_changed(self.slug, attendee.broadcast_id)
-
-    def _join(self, *, epoch: str | None, since: int | None) -> tuple[list[str], int]:
-        services.attendee_connected(attendee=self.attendee)
-        position = bus().position(self.slug, epoch=epoch, since=since)
-        if position.missed is not None:
-            return position.missed, position.seq
-        snapshot = snapshot_for_connection(
-            attendee=self.attendee, epoch=position.epoch, seq=position.seq
-        )
-        return [encode(snapshot)], position.seq
 
     async def _flush_pending(self, seq: int) -> None:
         # Events that arrived while the snapshot was built: send those it does not hold.

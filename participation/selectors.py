@@ -1,5 +1,6 @@
 """Reads of the participation state: attendees as others see them, and snapshots."""
 
+import bisect
 import hashlib
 import threading
 import time
@@ -54,12 +55,16 @@ def attendee_public(attendee: Attendee) -> dict:
     }
 
 
-def attendee_with_own_state(attendee_id: int) -> Attendee:
-    """The attendee, fresh, with what they did annotated in the same query: `liked`,
-    `stars`, and whether they have an active request, pending questions or votes (so a
-    snapshot asks for those only when there is something to read)."""
+def attendees_with_own_state(attendee_ids: list[int]) -> dict[int, Attendee]:
+    """The attendees, fresh, by id, with what each did annotated in the same query:
+    `liked`, `stars`, and whether they have an active request, pending questions or votes
+    (so a snapshot asks for those only when there is something to read)."""
+    return {a.pk: a for a in _with_own_state(Attendee.objects.filter(pk__in=attendee_ids))}
+
+
+def _with_own_state(attendees):
     mine = OuterRef("pk")
-    return Attendee.objects.annotate(
+    return attendees.annotate(
         liked=Exists(Like.objects.filter(attendee=mine)),
         stars=Subquery(Rating.objects.filter(attendee=mine).values("stars")[:1]),
         has_request=Exists(
@@ -69,12 +74,12 @@ def attendee_with_own_state(attendee_id: int) -> Attendee:
             Question.objects.filter(attendee=mine, state=QuestionState.PENDING)
         ),
         has_votes=Exists(QuestionVote.objects.filter(attendee=mine)),
-    ).get(pk=attendee_id)
+    )
 
 
-def attendee_private(attendee: Attendee) -> dict:
-    """The snapshot's `me`: the attendee (from `attendee_with_own_state`) and their own
-    private state."""
+def attendee_private(attendee: Attendee, *, lead: dict | None) -> dict:
+    """The snapshot's `me`: the attendee (from `attendees_with_own_state`), their own
+    private state, and their own `lead` (the leads app's `leads_of_attendees`)."""
     return {
         **attendee_public(attendee),
         "guest": attendee.is_guest,
@@ -84,15 +89,15 @@ def attendee_private(attendee: Attendee) -> dict:
         else None,
         "liked": attendee.liked,
         "rating": attendee.stars,
-        "lead": _own_lead(attendee),
+        "lead": lead,
     }
 
 
-def _own_lead(attendee: Attendee) -> dict | None:
-    # The leads app owns leads; this only asks it for the person's own.
-    from leads.services import lead_of_attendee
+def _own_leads(attendee_ids: list[int]) -> dict[int, dict]:
+    # The leads app owns leads; this only asks it for each person's own.
+    from leads.services import leads_of_attendees
 
-    return lead_of_attendee(attendee=attendee)
+    return leads_of_attendees(attendee_ids=attendee_ids)
 
 
 def stage_attendees(*, broadcast: Broadcast) -> list[dict]:
@@ -173,22 +178,31 @@ def media_participant(attendee: Attendee, *, with_rank: bool = True) -> Particip
         return Participant(id=attendee.pk, on_stage=True)
     if not with_rank:
         return Participant(id=attendee.pk, on_stage=False)
-    earlier = (
-        Attendee.objects.filter(broadcast_id=attendee.broadcast_id, connections__gt=0)
-        .exclude(role__in=STAGE_ROLES)
-        .filter(
-            Q(joined_at__lt=attendee.joined_at)
-            | Q(joined_at=attendee.joined_at, pk__lt=attendee.pk)
-        )
-        .values("pk")
-    )
+    return media_participants([attendee])[attendee.pk]
+
+
+def media_participants(attendees: list[Attendee]) -> dict[int, Participant]:
+    """`media_participant` of attendees of one broadcast, ranked in one query."""
+    participants = {a.pk: Participant(id=a.pk, on_stage=True) for a in attendees}
+    viewers = [a for a in attendees if a.role not in STAGE_ROLES]
+    if not viewers:
+        return participants
     # Counted only as far as the backend tells ranks apart: bounded, whatever the crowd.
-    earlier = earlier[: media_backend().rank_limit].count()
-    return Participant(id=attendee.pk, on_stage=False, viewer_rank=earlier)
-
-
-def media_config(*, attendee: Attendee) -> dict:
-    return media_backend().session(participant=media_participant(attendee))
+    limit = media_backend().rank_limit
+    online = []
+    if limit:
+        online = list(
+            Attendee.objects.filter(broadcast_id=viewers[0].broadcast_id, connections__gt=0)
+            .exclude(role__in=STAGE_ROLES)
+            .filter(joined_at__lte=max(a.joined_at for a in viewers))
+            .order_by("joined_at", "pk")
+            .values_list("joined_at", "pk")[:limit]
+        )
+    for viewer in viewers:
+        # Among viewers online now, how many came before this one.
+        rank = bisect.bisect_left(online, (viewer.joined_at, viewer.pk))
+        participants[viewer.pk] = Participant(id=viewer.pk, on_stage=False, viewer_rank=rank)
+    return participants
 
 
 def snapshot_shared(*, broadcast: Broadcast) -> dict:
@@ -215,16 +229,32 @@ def live_snapshot(*, broadcast: Broadcast, attendee: Attendee, shared: dict | No
 
     `shared` is `snapshot_shared` of this broadcast when the caller has it already."""
     shared = shared if shared is not None else snapshot_shared(broadcast=broadcast)
-    attendee = attendee_with_own_state(attendee.pk)
-    return {
-        "type": "snapshot",
-        **shared,
-        "me": attendee_private(attendee),
-        "questions": questions_for(
-            broadcast=broadcast, attendee=attendee, public=shared["questions"]
-        ),
-        "media": media_config(attendee=attendee),
-    }
+    (snapshot,) = live_snapshots(broadcast=broadcast, attendee_ids=[attendee.pk], shared=shared)
+    return snapshot
+
+
+def live_snapshots(*, broadcast: Broadcast, attendee_ids: list[int], shared: dict) -> list[dict]:
+    """`live_snapshot` of attendees of one broadcast (an id may come twice), in order:
+    their own state read in a few queries for them all."""
+    attendees = attendees_with_own_state(attendee_ids)
+    leads = _own_leads(list(attendees))
+    participants = media_participants(list(attendees.values()))
+    backend = media_backend()
+    snapshots = []
+    for attendee_id in attendee_ids:
+        attendee = attendees[attendee_id]
+        snapshots.append(
+            {
+                "type": "snapshot",
+                **shared,
+                "me": attendee_private(attendee, lead=leads.get(attendee_id)),
+                "questions": questions_for(
+                    broadcast=broadcast, attendee=attendee, public=shared["questions"]
+                ),
+                "media": backend.session(participant=participants[attendee_id]),
+            }
+        )
+    return snapshots
 
 
 class SharedSnapshots:
@@ -264,23 +294,40 @@ class SharedSnapshots:
 shared_snapshots = SharedSnapshots(max_age=1.0)
 
 
-def snapshot_for_connection(*, attendee: Attendee, epoch: str, seq: int) -> dict:
-    """The snapshot a new live connection starts from, at stream position (epoch, seq)."""
-    broadcast = None
+def snapshots_for_connections(entries: list[tuple[Attendee, str, int]]) -> list[dict]:
+    """The snapshots new live connections start from: for each (attendee, epoch, seq),
+    the attendee's snapshot at that position of their broadcast's stream, in order."""
+    groups: dict[tuple[int, str, int], list[int]] = {}
+    for index, (attendee, epoch, seq) in enumerate(entries):
+        groups.setdefault((attendee.broadcast_id, epoch, seq), []).append(index)
+    snapshots: list[dict] = [{}] * len(entries)
+    for (broadcast_id, epoch, seq), indexes in groups.items():
+        shared = shared_snapshots.get(
+            broadcast_id=broadcast_id, epoch=epoch, seq=seq, build=_shared_builder(broadcast_id)
+        )
+        # Past the shared part, the snapshots need only the broadcast's id.
+        personal = live_snapshots(
+            broadcast=Broadcast(pk=broadcast_id),
+            attendee_ids=[entries[i][0].pk for i in indexes],
+            shared=shared,
+        )
+        for index, snapshot in zip(indexes, personal, strict=True):
+            snapshots[index] = snapshot | {"epoch": epoch, "seq": seq}
+    return snapshots
 
+
+def _shared_builder(broadcast_id: int):
     def build() -> dict:
-        nonlocal broadcast
-        broadcast = Broadcast.objects.select_related("host").get(pk=attendee.broadcast_id)
+        broadcast = Broadcast.objects.select_related("host").get(pk=broadcast_id)
         return snapshot_shared(broadcast=broadcast)
 
-    shared = shared_snapshots.get(
-        broadcast_id=attendee.broadcast_id, epoch=epoch, seq=seq, build=build
-    )
-    # Past the shared part, the snapshot needs only the broadcast's id.
-    snapshot = live_snapshot(
-        broadcast=broadcast or Broadcast(pk=attendee.broadcast_id), attendee=attendee, shared=shared
-    )
-    return snapshot | {"epoch": epoch, "seq": seq}
+    return build
+
+
+def snapshot_for_connection(*, attendee: Attendee, epoch: str, seq: int) -> dict:
+    """The snapshot a new live connection starts from, at stream position (epoch, seq)."""
+    (snapshot,) = snapshots_for_connections([(attendee, epoch, seq)])
+    return snapshot
 
 
 def likes_count(*, broadcast_id: int) -> int:
@@ -364,7 +411,7 @@ def questions_for(
     Hosts (and moderators on the dashboard: no attendee) see every question; others see
     public ones and their own pending ones. Each carries `voted`: whether this attendee
     has upvoted it. `public` is `public_questions` when the caller has it already; an
-    attendee from `attendee_with_own_state` saves the queries they have no use for.
+    attendee from `attendees_with_own_state` saves the queries they have no use for.
     """
     if attendee is None or attendee.role == Role.HOST:
         shown = _newest_questions(Question.objects.filter(broadcast=broadcast))

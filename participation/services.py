@@ -2,7 +2,9 @@
 
 import unicodedata
 import uuid
+from collections import Counter, defaultdict
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -11,7 +13,7 @@ from django.db.models import Count, DateTimeField, F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from broadcasts.errors import Conflict, Forbidden, InvalidInput, NotFound
+from broadcasts.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from broadcasts.media import media_backend
 from broadcasts.models import Audience, Broadcast, BroadcastState
 from broadcasts.selectors import AnyUser, broadcast_for_audience, user_is_host
@@ -116,6 +118,17 @@ def widget_guest_name(guest_key: uuid.UUID) -> str:
     return f"Guest {guest_key.int % 10000:04d}"
 
 
+@dataclass(frozen=True)
+class ConnectionRequest:
+    """Who opens a live connection: the broadcast's slug, the signed-in user, and the
+    guest key of the watch page's cookie or the embedded widget's token (`embedded`)."""
+
+    slug: str
+    user: AnyUser
+    guest_key: uuid.UUID | None
+    embedded: bool = False
+
+
 def attendee_for_connection(
     *, slug: str, user: AnyUser, guest_key: uuid.UUID | None, embedded: bool = False
 ) -> Attendee:
@@ -125,19 +138,85 @@ def attendee_for_connection(
     (`embedded`) joins at once under a placeholder name. Raises NotFound, Forbidden,
     or InvalidInput for a guest who has not chosen a name.
     """
-    broadcast = broadcast_for_audience(slug=slug, user=user)
-    if user.is_authenticated:
-        attendee = attendee_for_user(broadcast=broadcast, user=user)
-    else:
-        attendee = attendee_for_guest(broadcast=broadcast, guest_key=guest_key)
-        if attendee is None and embedded and guest_key is not None:
-            # Past broadcast_for_audience, an anonymous visitor's broadcast is public.
-            attendee = _widget_guest_join(broadcast=broadcast, guest_key=guest_key)
+    request = ConnectionRequest(slug=slug, user=user, guest_key=guest_key, embedded=embedded)
+    (outcome,) = attendees_for_connections([request])
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
+
+
+def attendees_for_connections(
+    requests: list[ConnectionRequest],
+) -> list[Attendee | DomainError]:
+    """`attendee_for_connection` for many connections at once, each answered with its
+    attendee or the error that refuses it: the guests of one broadcast in a few
+    queries for them all (a widget's visitors arrive by the thousand when it starts)."""
+    outcomes: list[Attendee | DomainError | None] = [None] * len(requests)
+    guests: dict[str, list[int]] = defaultdict(list)
+    for index, request in enumerate(requests):
+        if request.user.is_authenticated:  # people signed in are few: one at a time
+            try:
+                outcomes[index] = _admitted(_attendee_of_signed_in(request))
+            except DomainError as error:
+                outcomes[index] = error
+        else:
+            guests[request.slug].append(index)
+    for slug, indexes in guests.items():
+        try:
+            broadcast = broadcast_for_audience(slug=slug, user=requests[indexes[0]].user)
+        except DomainError as error:
+            for index in indexes:
+                outcomes[index] = error
+            continue
+        keys = {requests[i].guest_key for i in indexes if requests[i].guest_key is not None}
+        known = {
+            attendee.guest_key: attendee
+            for attendee in Attendee.objects.filter(broadcast=broadcast, guest_key__in=keys)
+        }
+        # Past broadcast_for_audience, an anonymous visitor's broadcast is public.
+        unknown = keys - known.keys()
+        arriving = {
+            requests[i].guest_key
+            for i in indexes
+            if requests[i].embedded and requests[i].guest_key in unknown
+        }
+        known |= _widget_guests_join(broadcast=broadcast, guest_keys=arriving)
+        for index in indexes:
+            try:
+                outcomes[index] = _admitted(known.get(requests[index].guest_key))
+            except DomainError as error:
+                outcomes[index] = error
+    return outcomes
+
+
+def _attendee_of_signed_in(request: ConnectionRequest) -> Attendee:
+    broadcast = broadcast_for_audience(slug=request.slug, user=request.user)
+    return attendee_for_user(broadcast=broadcast, user=request.user)
+
+
+def _admitted(attendee: Attendee | None) -> Attendee:
     if attendee is None:
         raise InvalidInput("Choose a display name on the watch page first.")
     if attendee.removed_at is not None:
         raise Forbidden("You were removed from this broadcast.")
     return attendee
+
+
+def _widget_guests_join(
+    *, broadcast: Broadcast, guest_keys: set[uuid.UUID]
+) -> dict[uuid.UUID, Attendee]:
+    if not guest_keys:
+        return {}
+    attendees = [
+        Attendee(broadcast=broadcast, guest_key=key, display_name=widget_guest_name(key))
+        for key in guest_keys
+    ]
+    try:
+        with presence_transaction():
+            Attendee.objects.bulk_create(attendees)
+    except IntegrityError:  # a visitor's other page got there first: one at a time
+        return {key: _widget_guest_join(broadcast=broadcast, guest_key=key) for key in guest_keys}
+    return {attendee.guest_key: attendee for attendee in attendees}
 
 
 @contextmanager
@@ -157,22 +236,37 @@ def presence_transaction():
 
 
 def attendee_connected(*, attendee: Attendee) -> None:
-    """One more page of this attendee is open (presence counts every page).
+    """One more page of this attendee is open (presence counts every page)."""
+    attendees_connected(attendees=[attendee])
 
-    One statement for a viewer: thousands join at once when a broadcast starts.
+
+def attendees_connected(*, attendees: list[Attendee]) -> None:
+    """One more page open for each of `attendees` (an attendee twice: two pages).
+
+    One statement for a crowd of viewers: thousands join at once when a broadcast starts.
     """
     now = timezone.now()
-    changes = {
-        "connections": F("connections") + 1,
+    viewers = Counter(attendee.pk for attendee in attendees if attendee.role != Role.HOST)
+    hosts = [attendee for attendee in attendees if attendee.role == Role.HOST]
+    with presence_transaction():
+        for pages in sorted(set(viewers.values())):
+            ids = [pk for pk, count in viewers.items() if count == pages]
+            Attendee.objects.filter(pk__in=ids).update(**_presence_opened(now, pages))
+        # A host's first console puts a co-host on stage: their pages are counted one by
+        # one, so that exactly one of them sees the first.
+        for host in hosts:
+            Attendee.objects.filter(pk=host.pk).update(**_presence_opened(now, 1))
+            _stage_presence_changed(host, online=True)
+
+
+def _presence_opened(now, pages: int) -> dict:
+    return {
+        "connections": F("connections") + pages,
         "last_seen_at": now,
         "left_at": None,
         # The first open page starts a visit (watch time counts from here).
         "online_since": Coalesce(F("online_since"), Value(now, output_field=DateTimeField())),
     }
-    with presence_transaction():
-        Attendee.objects.filter(pk=attendee.pk).update(**changes)
-        if attendee.role == Role.HOST:
-            _stage_presence_changed(attendee, online=True)
 
 
 def attendee_disconnected(*, attendee: Attendee) -> None:
