@@ -165,11 +165,24 @@ CHANNEL_LAYER = env_str("PRIMETIME_CHANNEL_LAYER", "pubsub")
 if CHANNEL_LAYER not in CHANNEL_LAYER_BACKENDS:
     raise ImproperlyConfigured("PRIMETIME_CHANNEL_LAYER must be pubsub or core")
 
+# The core layer waits for messages with a 5 s blocking pop; redis-py 8 reads every
+# reply within 5 s by default (so the wait itself timed out) and opens at most 100
+# connections, refusing the 101st rather than waiting (a crowd joining adds each page to
+# its groups at once). Both are raised for it; the pub/sub layer needs neither.
+CORE_LAYER_HOST = {"socket_timeout": 30, "max_connections": 4000}
+
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": CHANNEL_LAYER_BACKENDS[CHANNEL_LAYER],
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": "primetime"},
+            "CONFIG": {
+                "hosts": [
+                    {"address": REDIS_URL, **CORE_LAYER_HOST}
+                    if CHANNEL_LAYER == "core"
+                    else REDIS_URL
+                ],
+                "prefix": "primetime",
+            },
         }
     }
     CACHES = {

@@ -224,3 +224,21 @@ def test_a_too_small_event_log_refuses_to_start():
     result = import_settings(PRIMETIME_LIVE_EVENT_LOG_SIZE="5")
     assert result.returncode != 0
     assert "PRIMETIME_LIVE_EVENT_LOG_SIZE must be at least 10" in result.stderr
+
+
+def test_the_channel_layer_is_chosen_by_setting_and_the_core_layer_gets_its_redis_limits():
+    script = (
+        "import json, config.settings as s; c = s.CHANNEL_LAYERS['default']; "
+        "print(json.dumps([c['BACKEND'], c['CONFIG']['hosts']]))"
+    )
+    url = "redis://127.0.0.1:6379/9"
+    pubsub = run(["-c", script], REDIS_URL=url)
+    assert pubsub.returncode == 0, pubsub.stderr
+    assert json.loads(pubsub.stdout) == ["channels_redis.pubsub.RedisPubSubChannelLayer", [url]]
+    core = run(["-c", script], REDIS_URL=url, PRIMETIME_CHANNEL_LAYER="core")
+    assert core.returncode == 0, core.stderr
+    backend, (host,) = json.loads(core.stdout)
+    assert backend == "channels_redis.core.RedisChannelLayer"
+    # Longer than the layer's 5 s blocking pop; more than redis-py's 100 connections.
+    assert host["address"] == url and host["socket_timeout"] > 5
+    assert host["max_connections"] > 100

@@ -174,3 +174,27 @@ def test_an_exclusive_section_admits_one_and_then_waits_out_its_spacing(kind, ma
         assert later
     with bus.exclusive(name) as right_after_a_section_without_spacing:
         assert right_after_a_section_without_spacing
+
+
+async def test_the_core_channel_layer_takes_a_crowd_and_waits_past_its_blocking_pop(redis_url):
+    # redis-py 8's defaults broke channels_redis's core layer: a reply waited for more
+    # than 5 s timed out, and the 101st command at once was refused (config/settings.py).
+    from channels_redis.core import RedisChannelLayer
+    from django.conf import settings
+
+    layer = RedisChannelLayer(
+        hosts=[{"address": redis_url, **settings.CORE_LAYER_HOST}],
+        prefix=f"test-{uuid.uuid4().hex[:8]}",
+    )
+    try:
+        channel = await layer.new_channel()
+        await asyncio.gather(*(layer.group_add(f"crowd{n}", channel) for n in range(300)))
+        receiving = asyncio.ensure_future(layer.receive(channel))
+        await asyncio.sleep(6)
+        assert not receiving.done()
+        await layer.group_send("crowd7", {"type": "live.private", "frame": "{}"})
+        message = await asyncio.wait_for(receiving, timeout=5)
+        assert message == {"type": "live.private", "frame": "{}"}
+    finally:
+        await layer.flush()
+        await layer.close_pools()
