@@ -166,6 +166,8 @@ class ViewerClient:
             if kind == "likes":
                 viewer.like_frames.append(now)
                 viewer.last_likes = frame["count"]
+        elif self.like_ref is None:
+            return  # before the like, a reply (to a ping: no ref) is not its answer
         elif kind == "ack" and frame.get("ref") == self.like_ref:
             viewer.like_acked = True
             self.like_answered.set()

@@ -1,84 +1,13 @@
-"""Live connections that open together are admitted together.
+"""Live connections that open together are admitted together (see `batching`): who
+they are, then their presence and first frames, in a few queries for a crowd."""
 
-When a broadcast starts, thousands of pages connect within seconds. Each needs a few
-database reads and writes, and a process has one database thread: one page at a time,
-they queue behind each other, and every round trip also waits for the interpreter's
-lock held by the event loop. A `Batcher` hands everything that arrived while its
-previous batch ran to one call of its batch function: a lone page waits for nobody, a
-crowd shares its queries.
-"""
-
-import asyncio
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
-
-from channels.db import database_sync_to_async
 
 from . import services
+from .batching import Batcher
 from .fanout import Position, bus, encode
 from .models import Attendee
 from .selectors import snapshots_for_connections
-
-Item = TypeVar("Item")
-Result = TypeVar("Result")
-
-# Large enough to share the queries of a crowd, small enough that the first of a batch
-# do not wait long for the snapshots of the last.
-MAX_BATCH = 100
-
-
-class Batcher(Generic[Item, Result]):
-    """Runs `run_batch(items)` in the database thread for the items submitted while
-    the previous call ran. `run_batch` answers one result per item, in order: a value,
-    or an exception that only that item's submitter raises."""
-
-    def __init__(self, run_batch: Callable[[list[Item]], list], *, max_size: int = MAX_BATCH):
-        self.run_batch = database_sync_to_async(run_batch)
-        self.max_size = max_size
-        # Futures belong to one event loop (tests run several): each has its queue, and
-        # while it is not empty, the task that drains it.
-        self._waiting: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._drains: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    async def submit(self, item: Item) -> Result:
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
-        waiting = self._waiting.get(loop)
-        if waiting is None:
-            self._waiting[loop] = waiting = []
-            self._drains[loop] = loop.create_task(self._drain(waiting))
-        waiting.append((item, future))
-        return await future
-
-    async def _drain(self, waiting: list) -> None:
-        try:
-            while waiting:
-                batch = waiting[: self.max_size]
-                del waiting[: self.max_size]
-                try:
-                    results = await self.run_batch([item for item, _ in batch])
-                except Exception as error:  # the whole batch failed: each of it says so
-                    results = [error] * len(batch)
-                for (_, future), result in zip(batch, results, strict=True):
-                    if future.done():  # its connection went away meanwhile
-                        continue
-                    if isinstance(result, Exception):
-                        future.set_exception(result)
-                    else:
-                        future.set_result(result)
-        finally:
-            # Emptied, or cancelled with its loop: the next submit starts a new drain.
-            loop = asyncio.get_running_loop()
-            del self._waiting[loop], self._drains[loop]
-            for _, future in waiting:
-                future.cancel()
-
 
 identify = Batcher(services.attendees_for_connections)
 

@@ -37,6 +37,10 @@ class Command:
     # False for commands answered from the connection alone (the heartbeat): no worker
     # thread, no query, however many thousands of pages send them.
     database: bool = True
+    # True for commands a crowd sends at once (a like storm): the handler takes lists,
+    # `handler(contexts, datas)`, and answers each with a result or a DomainError, so
+    # that the commands of many connections share their queries and one commit.
+    batched: bool = False
 
     def allows(self, attendee: Attendee) -> bool:
         return self.roles is None or attendee.role in self.roles
@@ -52,12 +56,14 @@ def live_command(
     fields: type[serializers.Serializer] = NoFields,
     rate: str = "command",
     database: bool = True,
+    batched: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Register `handler(context, data)` for the command `name`.
 
     The handler runs in a worker thread with validated `data`; it calls a service
     and may return extra fields for the `ack`. Domain errors become `error` frames.
-    With `database=False` it runs on the event loop with no context (`None`).
+    With `database=False` it runs on the event loop with no context (`None`); with
+    `batched=True`, for many connections at once (see `Command.batched`).
     """
 
     def register(handler: Handler) -> Handler:
@@ -70,6 +76,7 @@ def live_command(
             fields=fields,
             rate=rate,
             database=database,
+            batched=batched,
         )
         return handler
 

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import logging
+from collections import defaultdict
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
@@ -14,8 +15,9 @@ from django.contrib.auth.models import AnonymousUser
 from broadcasts.errors import DomainError, Forbidden
 
 from . import admissions, services
+from .batching import Batcher
 from .channels import attendee_group, hosts_group
-from .commands import REGISTRY, CommandContext
+from .commands import REGISTRY, Command, CommandContext
 from .fanout import encode, hubs, start_eagerly
 from .guests import guest_key_from_cookies, guest_key_from_token
 from .models import Attendee, Role
@@ -187,7 +189,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self._error(ref, "invalid", "Some fields are not right.", details=fields.errors)
             return
         try:
-            if command.database:
+            if command.batched:
+                result = await batched.submit((self.attendee.pk, command, fields.validated_data))
+            elif command.database:
                 result = await database_sync_to_async(self._run)(command, fields.validated_data)
             else:
                 result = command.handler(None, fields.validated_data)
@@ -221,6 +225,34 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if message.get("close"):
             # Taken out of the broadcast: the page has been told; the socket closes.
             await self.close(code=CLOSE_CODES["forbidden"])
+
+
+def _run_batch(items: list[tuple[int, Command, dict]]) -> list:
+    """Batched commands of many connections: (attendee id, command, data) each."""
+    # Fresh from the database: a role may have changed since the page opened.
+    attendees = Attendee.objects.select_related("broadcast", "user").in_bulk(
+        {attendee_id for attendee_id, _, _ in items}
+    )
+    outcomes: list = [None] * len(items)
+    by_command: dict[str, list[int]] = defaultdict(list)
+    for index, (attendee_id, command, _) in enumerate(items):
+        attendee = attendees.get(attendee_id)
+        if attendee is None or not command.allows(attendee):
+            outcomes[index] = Forbidden("You are not allowed to do that here.")
+        else:
+            by_command[command.name].append(index)
+    for name, indexes in by_command.items():
+        contexts = [
+            CommandContext(broadcast=a.broadcast, attendee=a)
+            for a in (attendees[items[i][0]] for i in indexes)
+        ]
+        results = REGISTRY[name].handler(contexts, [items[i][2] for i in indexes])
+        for index, result in zip(indexes, results, strict=True):
+            outcomes[index] = result
+    return outcomes
+
+
+batched = Batcher(_run_batch)
 
 
 def _resume_point(query_string: bytes) -> tuple[str | None, int | None]:

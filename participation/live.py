@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from broadcasts.errors import DomainError
 from broadcasts.media import SIGNAL_KINDS
 
 from . import questions, reactions, services, stage
@@ -167,10 +168,10 @@ def question_unpin(context: CommandContext, data: dict) -> None:
     )
 
 
-@live_command("like")
-def like(context: CommandContext, data: dict) -> dict:
-    reactions.like(attendee=context.attendee)
-    return {"liked": True}
+@live_command("like", batched=True)
+def like(contexts: list[CommandContext], datas: list[dict]) -> list:
+    outcomes = reactions.likes(attendees=[context.attendee for context in contexts])
+    return [o if isinstance(o, DomainError) else {"liked": True} for o in outcomes]
 
 
 class Stars(serializers.Serializer):

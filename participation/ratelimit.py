@@ -34,15 +34,23 @@ ATTENDEE_LIMIT_MESSAGES = {
 
 def attendee_rate_limit(*, attendee_id: int, action: str) -> None:
     """Count one `action` by this attendee; raise RateLimited beyond the setting's allowance."""
+    from broadcasts.errors import RateLimited
+
+    if attendees_past_rate_limit(attendee_ids=[attendee_id], action=action)[0]:
+        raise RateLimited(ATTENDEE_LIMIT_MESSAGES[action])
+
+
+def attendees_past_rate_limit(*, attendee_ids: list[int], action: str) -> list[bool]:
+    """Count one `action` by each of these attendees (an id twice: two actions, in that
+    order), in one round trip; answer, for each, whether it went past the setting's
+    allowance."""
     from django.conf import settings
 
     allowed, per_seconds = settings.ATTENDEE_RATE_LIMITS[action]
-    rate_limit(
-        key=f"{action}:{attendee_id}",
-        allowed=allowed,
-        per_seconds=per_seconds,
-        message=ATTENDEE_LIMIT_MESSAGES[action],
+    counts = _count(
+        [f"{action}:{attendee_id}" for attendee_id in attendee_ids], per_seconds=per_seconds
     )
+    return [count > allowed for count in counts]
 
 
 def rate_limit(*, key: str, allowed: int, per_seconds: int, message: str) -> None:
@@ -51,18 +59,21 @@ def rate_limit(*, key: str, allowed: int, per_seconds: int, message: str) -> Non
     A fixed window, in Redis when it is set up (shared by every process), else in the
     cache of this process.
     """
-    from django.conf import settings
-
     from broadcasts.errors import RateLimited
 
-    window = int(time.time() // per_seconds)
-    window_key = f"primetime:rl:{key}:{window}"
-    if settings.REDIS_URL:
-        count = _count_in_redis(settings.REDIS_URL, window_key, per_seconds + 1)
-    else:
-        count = _count_in_cache(window_key, per_seconds + 1)
+    (count,) = _count([key], per_seconds=per_seconds)
     if count > allowed:
         raise RateLimited(message)
+
+
+def _count(keys: list[str], *, per_seconds: int) -> list[int]:
+    from django.conf import settings
+
+    window = int(time.time() // per_seconds)
+    window_keys = [f"primetime:rl:{key}:{window}" for key in keys]
+    if settings.REDIS_URL:
+        return _count_in_redis(settings.REDIS_URL, window_keys, per_seconds + 1)
+    return [_count_in_cache(key, per_seconds + 1) for key in window_keys]
 
 
 @functools.cache
@@ -72,14 +83,15 @@ def _redis_client(url: str):
     return redis.Redis.from_url(url)
 
 
-def _count_in_redis(url: str, key: str, ttl: int) -> int:
+def _count_in_redis(url: str, keys: list[str], ttl: int) -> list[int]:
     # One round trip on a pool shared by the process's threads. (Django's cache would
     # open a connection per call from the live socket's worker thread: its handler
     # keeps one client per async context.)
     pipeline = _redis_client(url).pipeline(transaction=False)
-    pipeline.incr(key)
-    pipeline.expire(key, ttl)
-    return int(pipeline.execute()[0])
+    for key in keys:
+        pipeline.incr(key)
+        pipeline.expire(key, ttl)
+    return [int(count) for count in pipeline.execute()[::2]]
 
 
 def _count_in_cache(key: str, ttl: int) -> int:

@@ -1,14 +1,14 @@
 """What a viewer does besides speaking and asking: like, rate, fold the widget, and
 click the call-to-action."""
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
-from broadcasts.errors import Conflict, InvalidInput
+from broadcasts.errors import Conflict, DomainError, InvalidInput, RateLimited
 from broadcasts.models import Broadcast, BroadcastState
 
 from .fanout import counter_changed_on_commit
 from .models import Attendee, CtaClick, Like, Rating, Role
-from .ratelimit import attendee_rate_limit
+from .ratelimit import ATTENDEE_LIMIT_MESSAGES, attendee_rate_limit, attendees_past_rate_limit
 
 RUNNING = (BroadcastState.LIVE, BroadcastState.PAUSED)
 CTA_SOURCES = ("landing", "watch", "embed", "end")
@@ -17,16 +17,43 @@ CTA_SOURCES = ("landing", "watch", "embed", "end")
 def like(*, attendee: Attendee) -> bool:
     """Like the broadcast, once and for good. Returns False if this attendee had already
     (a second page, a double click): liking twice changes nothing and is not an error."""
-    if attendee.broadcast.state not in RUNNING:
-        raise Conflict("You can like the broadcast while it is live.")
-    attendee_rate_limit(attendee_id=attendee.pk, action="like")
-    try:
+    (outcome,) = likes(attendees=[attendee])
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
+
+
+def likes(*, attendees: list[Attendee]) -> list[bool | DomainError]:
+    """`like` for many attendees at once (a like storm), each answered with whether it
+    was their first like or the error that refuses it: one round trip for the rate
+    limits, one transaction for the likes."""
+    outcomes: list[bool | DomainError] = [False] * len(attendees)
+    live = [i for i, a in enumerate(attendees) if a.broadcast.state in RUNNING]
+    for index in set(range(len(attendees))) - set(live):
+        outcomes[index] = Conflict("You can like the broadcast while it is live.")
+    limited = attendees_past_rate_limit(attendee_ids=[attendees[i].pk for i in live], action="like")
+    allowed = [i for i, past in zip(live, limited, strict=True) if not past]
+    for index in set(live) - set(allowed):
+        outcomes[index] = RateLimited(ATTENDEE_LIMIT_MESSAGES["like"])
+    if not allowed:
+        return outcomes
+    ids = {attendees[i].pk for i in allowed}
+    already = set(Like.objects.filter(attendee_id__in=ids).values_list("attendee_id", flat=True))
+    first = {attendees[i].pk: attendees[i] for i in allowed if attendees[i].pk not in already}
+    if first:
         with transaction.atomic():
-            Like.objects.create(broadcast_id=attendee.broadcast_id, attendee=attendee)
-            counter_changed_on_commit("likes", attendee.broadcast_id)
-    except IntegrityError:
-        return False
-    return True
+            # Another process's like of the same person in between is not an error either.
+            Like.objects.bulk_create(
+                [Like(broadcast_id=a.broadcast_id, attendee=a) for a in first.values()],
+                ignore_conflicts=True,
+            )
+            for broadcast_id in {a.broadcast_id for a in first.values()}:
+                counter_changed_on_commit("likes", broadcast_id)
+    for index in allowed:
+        pk = attendees[index].pk
+        outcomes[index] = pk not in already
+        already.add(pk)  # two pages of one person in one batch: the first one liked
+    return outcomes
 
 
 def rate(*, attendee: Attendee, stars: int) -> Rating:

@@ -49,3 +49,17 @@ def test_two_hundred_viewers_get_every_event_in_order_and_every_like_counts_once
     baseline = report["baseline"]
     assert (baseline["connected"], baseline["missed_events"], baseline["gaps"]) == (VIEWERS, 0, 0)
     assert "setup" in run.stdout and "bare websockets" in run.stdout
+
+
+def test_a_viewers_like_is_answered_only_by_the_reply_that_carries_its_ref():
+    from bench.live_load import Viewer, ViewerClient
+
+    client = ViewerClient(Viewer(url="ws://127.0.0.1:1/", origin="http://127.0.0.1:1"), set())
+    ping_ack = '{"type": "ack", "ref": null}'
+    client._receive(ping_ack, started=0)  # a ping's, before any like
+    assert not client.like_answered.is_set() and not client.viewer.like_acked
+    client.like_ref = "like-1"
+    client._receive(ping_ack, started=0)
+    assert not client.like_answered.is_set()
+    client._receive('{"type": "ack", "ref": "like-1", "liked": true}', started=0)
+    assert client.like_answered.is_set() and client.viewer.like_acked

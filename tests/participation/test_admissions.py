@@ -14,14 +14,14 @@ from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 
 from broadcasts import services as broadcasts
-from broadcasts.errors import Forbidden, InvalidInput, NotFound
+from broadcasts.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from broadcasts.models import Audience
 from leads.models import Lead
 from participation import reactions, services, stage
-from participation.admissions import Batcher
+from participation.batching import Batcher
 from participation.fanout import bus
 from participation.guests import guest_cookie_value
-from participation.models import Attendee
+from participation.models import Attendee, Like
 from participation.selectors import snapshot_for_connection, snapshots_for_connections
 from tests.factories import BroadcastFactory, GuestFactory, UserFactory
 from tests.participation.live_client import live_client
@@ -272,3 +272,60 @@ async def test_a_crowd_connecting_at_once_is_admitted_and_counted(live_broadcast
             )
         )()
         assert pages == [1] * 30
+
+
+# --- Commands a crowd sends at once: likes ------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_crowds_likes_are_counted_in_one_transaction(
+    live_broadcast, settings, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    settings.ATTENDEE_RATE_LIMITS = {**settings.ATTENDEE_RATE_LIMITS, "like": (1, 1_000_000)}
+    crowd = list(
+        Attendee.objects.select_related("broadcast").filter(
+            pk__in=[GuestFactory(broadcast=live_broadcast).pk for _ in range(40)]
+        )
+    )
+    early, *rest = crowd
+    reactions.like(attendee=early)
+    # The one who liked already, then everyone, one of them from two pages at once.
+    batch = [early, *rest, rest[0]]
+    with django_capture_on_commit_callbacks(execute=True), django_assert_max_num_queries(4):
+        outcomes = reactions.likes(attendees=batch)
+    assert isinstance(outcomes[0], RateLimited)  # past this test's allowance of one
+    assert outcomes[1:-1] == [True] * len(rest)
+    assert isinstance(outcomes[-1], RateLimited)  # the same person's second like
+    assert Like.objects.filter(broadcast=live_broadcast).count() == 40
+
+
+@pytest.mark.django_db
+def test_likes_of_a_batch_are_refused_one_by_one(live_broadcast, scheduled_broadcast):
+    scheduled = GuestFactory(broadcast=BroadcastFactory())
+    liked_before, fresh = (GuestFactory(broadcast=live_broadcast) for _ in range(2))
+    reactions.like(attendee=liked_before)
+    outcomes = reactions.likes(attendees=[scheduled, liked_before, fresh])
+    assert isinstance(outcomes[0], Conflict)
+    assert outcomes[1:] == [False, True]
+    assert not Like.objects.filter(attendee=scheduled).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_crowd_liking_at_once_is_answered_and_counted_once_each(live_broadcast, host):
+    keys = [uuid.uuid4() for _ in range(30)]
+    async with live_client(live_broadcast.slug, user=host) as console, AsyncExitStack() as stack:
+        widgets = await asyncio.gather(
+            *(
+                stack.enter_async_context(
+                    live_client(live_broadcast.slug, query=f"guest={quote(guest_cookie_value(k))}")
+                )
+                for k in keys
+            )
+        )
+        replies = await asyncio.gather(*(w.command("like") for w in widgets))
+        assert [r["type"] for r in replies] == ["ack"] * 30
+        assert all(r["liked"] is True for r in replies)
+        again = await widgets[0].command("like")
+        assert again["type"] == "ack"
+        await console.receive_until("likes", count=30, timeout=10)
+    assert await database_sync_to_async(Like.objects.filter(broadcast=live_broadcast).count)() == 30
