@@ -324,12 +324,6 @@ def _shared_builder(broadcast_id: int):
     return build
 
 
-def snapshot_for_connection(*, attendee: Attendee, epoch: str, seq: int) -> dict:
-    """The snapshot a new live connection starts from, at stream position (epoch, seq)."""
-    (snapshot,) = snapshots_for_connections([(attendee, epoch, seq)])
-    return snapshot
-
-
 def likes_count(*, broadcast_id: int) -> int:
     return Like.objects.filter(broadcast_id=broadcast_id).count()
 

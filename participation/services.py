@@ -129,28 +129,14 @@ class ConnectionRequest:
     embedded: bool = False
 
 
-def attendee_for_connection(
-    *, slug: str, user: AnyUser, guest_key: uuid.UUID | None, embedded: bool = False
-) -> Attendee:
-    """Who a new live connection is, after the broadcast's audience rules.
-
-    A guest of the watch page has chosen a name first; a guest of the embedded widget
-    (`embedded`) joins at once under a placeholder name. Raises NotFound, Forbidden,
-    or InvalidInput for a guest who has not chosen a name.
-    """
-    request = ConnectionRequest(slug=slug, user=user, guest_key=guest_key, embedded=embedded)
-    (outcome,) = attendees_for_connections([request])
-    if isinstance(outcome, DomainError):
-        raise outcome
-    return outcome
-
-
 def attendees_for_connections(
     requests: list[ConnectionRequest],
 ) -> list[Attendee | DomainError]:
-    """`attendee_for_connection` for many connections at once, each answered with its
-    attendee or the error that refuses it: the guests of one broadcast in a few
-    queries for them all (a widget's visitors arrive by the thousand when it starts)."""
+    """Who each new live connection is, after the broadcast's audience rules: its
+    attendee, or the error that refuses it (NotFound, Forbidden, or InvalidInput for a
+    watch-page guest who has not chosen a name). A guest of the embedded widget
+    (`embedded`) joins at once under a placeholder name. The guests of one broadcast
+    take a few queries for them all: a widget's visitors arrive by the thousand."""
     outcomes: list[Attendee | DomainError | None] = [None] * len(requests)
     guests: dict[str, list[int]] = defaultdict(list)
     for index, request in enumerate(requests):

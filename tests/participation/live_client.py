@@ -3,6 +3,7 @@
 import json
 import uuid
 from contextlib import asynccontextmanager
+from urllib.parse import quote
 
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -13,6 +14,11 @@ from config.asgi import application
 from participation.guests import guest_cookie_value
 
 ORIGIN = b"http://localhost"
+
+
+def widget_query(key: uuid.UUID) -> str:
+    """The query string of the embedded widget's socket for the guest with `key`."""
+    return f"guest={quote(guest_cookie_value(key))}"
 
 
 class LiveClient:

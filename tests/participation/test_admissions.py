@@ -6,7 +6,6 @@ import threading
 import uuid
 from contextlib import AsyncExitStack
 from datetime import timedelta
-from urllib.parse import quote
 
 import pytest
 from channels.db import database_sync_to_async
@@ -20,11 +19,10 @@ from leads.models import Lead
 from participation import reactions, services, stage
 from participation.batching import Batcher
 from participation.fanout import bus
-from participation.guests import guest_cookie_value
 from participation.models import Attendee, Like
-from participation.selectors import snapshot_for_connection, snapshots_for_connections
+from participation.selectors import snapshots_for_connections
 from tests.factories import BroadcastFactory, GuestFactory, UserFactory
-from tests.participation.live_client import live_client
+from tests.participation.live_client import live_client, widget_query
 
 # --- The batcher -------------------------------------------------------------------
 
@@ -216,7 +214,7 @@ def test_a_batch_of_snapshots_is_each_attendees_own(live_broadcast, settings):
     entries = [(v, position.epoch, position.seq) for v in viewers]
 
     batch = snapshots_for_connections(entries)
-    one_by_one = [snapshot_for_connection(attendee=v, epoch=e, seq=s) for v, e, s in entries]
+    one_by_one = [snapshots_for_connections([entry])[0] for entry in entries]
     assert batch == one_by_one
 
     mine = {snapshot["me"]["id"]: snapshot for snapshot in batch}
@@ -248,18 +246,17 @@ def test_a_crowds_snapshots_take_the_same_few_queries_as_a_handful(
 # --- Through the socket -----------------------------------------------------------------
 
 
+async def widgets_at_once(stack: AsyncExitStack, slug: str, keys: list[uuid.UUID]) -> list:
+    """Widget guests with these keys, all connecting at the same moment."""
+    clients = (live_client(slug, query=widget_query(key)) for key in keys)
+    return await asyncio.gather(*(stack.enter_async_context(c) for c in clients))
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_a_crowd_connecting_at_once_is_admitted_and_counted(live_broadcast, host):
     keys = [uuid.uuid4() for _ in range(30)]
     async with live_client(live_broadcast.slug, user=host) as console, AsyncExitStack() as stack:
-        widgets = await asyncio.gather(
-            *(
-                stack.enter_async_context(
-                    live_client(live_broadcast.slug, query=f"guest={quote(guest_cookie_value(k))}")
-                )
-                for k in keys
-            )
-        )
+        widgets = await widgets_at_once(stack, live_broadcast.slug, keys)
         assert sorted(w.snapshot["me"]["name"] for w in widgets) == sorted(
             services.widget_guest_name(k) for k in keys
         )
@@ -300,7 +297,7 @@ def test_a_crowds_likes_are_counted_in_one_transaction(
 
 
 @pytest.mark.django_db
-def test_likes_of_a_batch_are_refused_one_by_one(live_broadcast, scheduled_broadcast):
+def test_likes_of_a_batch_are_refused_one_by_one(live_broadcast):
     scheduled = GuestFactory(broadcast=BroadcastFactory())
     liked_before, fresh = (GuestFactory(broadcast=live_broadcast) for _ in range(2))
     reactions.like(attendee=liked_before)
@@ -314,14 +311,7 @@ def test_likes_of_a_batch_are_refused_one_by_one(live_broadcast, scheduled_broad
 async def test_a_crowd_liking_at_once_is_answered_and_counted_once_each(live_broadcast, host):
     keys = [uuid.uuid4() for _ in range(30)]
     async with live_client(live_broadcast.slug, user=host) as console, AsyncExitStack() as stack:
-        widgets = await asyncio.gather(
-            *(
-                stack.enter_async_context(
-                    live_client(live_broadcast.slug, query=f"guest={quote(guest_cookie_value(k))}")
-                )
-                for k in keys
-            )
-        )
+        widgets = await widgets_at_once(stack, live_broadcast.slug, keys)
         replies = await asyncio.gather(*(w.command("like") for w in widgets))
         assert [r["type"] for r in replies] == ["ack"] * 30
         assert all(r["liked"] is True for r in replies)

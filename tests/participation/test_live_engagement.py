@@ -3,7 +3,6 @@ the embedded widget's guest token; the same-origin check of the socket."""
 
 import asyncio
 import uuid
-from urllib.parse import quote
 
 import pytest
 from channels.db import database_sync_to_async
@@ -11,10 +10,9 @@ from channels.db import database_sync_to_async
 from broadcasts.models import Audience, Broadcast
 from config.websocket import SameOriginValidator
 from participation.fanout import counters
-from participation.guests import guest_cookie_value
 from participation.models import Attendee, CtaClick, Question
 from tests.factories import GuestFactory
-from tests.participation.live_client import live_client, refused
+from tests.participation.live_client import live_client, refused, widget_query
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -368,10 +366,6 @@ async def test_a_click_on_the_call_to_action_is_recorded(live_broadcast, guests)
 
 
 # --- The embedded widget's guests -----------------------------------------------------
-
-
-def widget_query(key: uuid.UUID) -> str:
-    return f"guest={quote(guest_cookie_value(key))}"
 
 
 async def test_a_widget_guest_joins_at_once_under_a_placeholder_name(live_broadcast):
