@@ -34,6 +34,7 @@ import multiprocessing
 import os
 import random
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -453,6 +454,9 @@ class Result:
     hold_seconds: float = 0.0
     events: int = 0
     fanout_ms: dict = field(default_factory=dict)
+    # Per host event, in order: when its last viewer got it. One slow event (a pause in a
+    # server) and a slow minute look alike in the percentiles and differ here.
+    event_last_ms: list = field(default_factory=list)
     missed_events: int = 0
     gaps: int = 0
     out_of_order: int = 0
@@ -584,6 +588,7 @@ def _tally(result: Result, viewers: list[Viewer], host: Host, broadcast_id: int,
         if len(result.errors) > 5:
             break
     latencies = []
+    last_by_seq = dict.fromkeys(host.sent_at, 0.0)
     for viewer in viewers:
         if viewer.snapshot_seconds is None:
             continue
@@ -594,7 +599,10 @@ def _tally(result: Result, viewers: list[Viewer], host: Host, broadcast_id: int,
             if received is None:
                 result.missed_events += 1
             else:
-                latencies.append((received - sent) * 1000)
+                latency = (received - sent) * 1000
+                latencies.append(latency)
+                last_by_seq[seq] = max(last_by_seq[seq], latency)
+    result.event_last_ms = [round(last_by_seq[seq], 1) for seq in sorted(last_by_seq)]
     result.fanout_ms = {name: round(v, 1) if v is not None else None
                         for name, v in percentiles(latencies).items()}  # fmt: skip
     result.snapshot = {name: round(v, 1) if v is not None else None
@@ -649,6 +657,21 @@ def table(results: list[Result], baseline: Result | None) -> str:
             f" | {likes} |"
         )
     return "\n".join(rows)
+
+
+def slowest_events(results: list[Result], count: int = 3) -> str:
+    """Per setup, the median host event and the slowest ones, by their last viewer."""
+    lines = []
+    for r in results:
+        if not r.event_last_ms:
+            continue
+        ordered = sorted(range(len(r.event_last_ms)), key=r.event_last_ms.__getitem__)
+        worst = ", ".join(
+            f"#{index + 1} {r.event_last_ms[index]}" for index in reversed(ordered[-count:])
+        )
+        median = round(statistics.median(r.event_last_ms), 1)
+        lines.append(f"- {r.setup}: last viewer per event, median {median} ms; slowest {worst}")
+    return "\n".join(lines)
 
 
 def machine() -> str:
@@ -730,6 +753,8 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
     print()
     print(table(results, baseline))
+    print()
+    print(slowest_events(([baseline] if baseline else []) + results))
     problems = {r.setup: r.check() for r in ([baseline] if baseline else []) + results if r.check()}
     if args.json:
         Path(args.json).write_text(

@@ -184,17 +184,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if not self.buckets[command.rate].take():
             await self._error(ref, "rate_limited", "Too many commands; slow down.")
             return
-        fields = command.fields(data={k: v for k, v in frame.items() if k not in ("type", "ref")})
-        if not fields.is_valid():
-            await self._error(ref, "invalid", "Some fields are not right.", details=fields.errors)
+        payload = {key: value for key, value in frame.items() if key not in ("type", "ref")}
+        data, errors = command.validate(payload)
+        if errors:
+            await self._error(ref, "invalid", "Some fields are not right.", details=errors)
             return
         try:
             if command.batched:
-                result = await batched.submit((self.attendee.pk, command, fields.validated_data))
+                result = await batched.submit((self.attendee.pk, command, data))
             elif command.database:
-                result = await database_sync_to_async(self._run)(command, fields.validated_data)
+                result = await database_sync_to_async(self._run)(command, data)
             else:
-                result = command.handler(None, fields.validated_data)
+                result = command.handler(None, data)
         except DomainError as error:
             await self._error(ref, error.code, error.message, details=error.details)
             return

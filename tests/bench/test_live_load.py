@@ -40,6 +40,9 @@ def test_two_hundred_viewers_get_every_event_in_order_and_every_like_counts_once
     assert result["events"] >= 6
     assert (result["missed_events"], result["gaps"], result["out_of_order"]) == (0, 0, 0)
     assert result["fanout_ms"]["max"] is not None
+    # Each event's last viewer: the slowest of them is the slowest receipt of all.
+    assert len(result["event_last_ms"]) == result["events"]
+    assert max(result["event_last_ms"]) == result["fanout_ms"]["max"]
     # Every like counted exactly once, seen by everyone, in coalesced frames.
     assert result["likes_sent"] == result["likes_acked"] == result["likes_in_db"] == VIEWERS
     assert result["likes_seen_last"] == VIEWERS
@@ -49,6 +52,16 @@ def test_two_hundred_viewers_get_every_event_in_order_and_every_like_counts_once
     baseline = report["baseline"]
     assert (baseline["connected"], baseline["missed_events"], baseline["gaps"]) == (VIEWERS, 0, 0)
     assert "setup" in run.stdout and "bare websockets" in run.stdout
+    assert "last viewer per event" in run.stdout
+
+
+def test_the_slowest_events_are_named_by_their_number():
+    from bench.live_load import Result, slowest_events
+
+    result = Result(setup="uvicorn x2", viewers=3, event_last_ms=[10.0, 950.0, 12.0, 11.0])
+    assert slowest_events([result], count=2) == (
+        "- uvicorn x2: last viewer per event, median 11.5 ms; slowest #2 950.0, #3 12.0"
+    )
 
 
 def test_a_viewers_like_is_answered_only_by_the_reply_that_carries_its_ref():
