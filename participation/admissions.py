@@ -1,5 +1,6 @@
 """Live connections that open together are admitted together (see `batching`): who
-they are, then their presence and first frames, in a few queries for a crowd."""
+they are, then their presence and first frames, in a few queries for a crowd; those
+that close together leave together."""
 
 from dataclasses import dataclass
 
@@ -48,3 +49,7 @@ def first_frames(entries: list[Entry]) -> list[tuple[list[str], int]]:
 
 
 enter = Batcher(first_frames)
+
+
+# When a broadcast ends, every page closes within a second or two.
+leave = Batcher(services.attendees_disconnected)

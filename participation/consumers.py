@@ -155,7 +155,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.hub.leave(self.slug, self)
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
-        await database_sync_to_async(services.attendee_disconnected)(attendee=self.attendee)
+        await admissions.leave.submit(self.attendee)
         self.hub.audience_changed(self.slug, self.attendee.broadcast_id)
         self.attendee = None
 

@@ -43,8 +43,10 @@ def likes(*, attendees: list[Attendee]) -> list[bool | DomainError]:
     if first:
         with transaction.atomic():
             # Another process's like of the same person in between is not an error either.
+            # By id: an instance would point back at its attendee (one-to-one), a cycle per
+            # like left for the garbage collector to pause on.
             Like.objects.bulk_create(
-                [Like(broadcast_id=a.broadcast_id, attendee=a) for a in first.values()],
+                [Like(broadcast_id=a.broadcast_id, attendee_id=a.pk) for a in first.values()],
                 ignore_conflicts=True,
             )
             for broadcast_id in {a.broadcast_id for a in first.values()}:

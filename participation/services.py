@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, DateTimeField, F, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from broadcasts.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -256,27 +256,45 @@ def _presence_opened(now, pages: int) -> dict:
 
 
 def attendee_disconnected(*, attendee: Attendee) -> None:
+    """One page of this attendee fewer is open."""
+    attendees_disconnected([attendee])
+
+
+def attendees_disconnected(attendees: list[Attendee]) -> list[None]:
+    """One page fewer open for each of `attendees` (an attendee twice: two pages). When
+    an attendee's last page closes, their visit ends and its time is added to their
+    watch time. A few statements for a crowd: everyone leaves when a broadcast ends."""
     now = timezone.now()
+    viewers = Counter(attendee.pk for attendee in attendees if attendee.role != Role.HOST)
+    hosts = [attendee for attendee in attendees if attendee.role == Role.HOST]
     with presence_transaction():
-        Attendee.objects.filter(pk=attendee.pk, connections__gt=0).update(
-            connections=F("connections") - 1, last_seen_at=now
-        )
-        # The last page closed: the visit ends and its time is added to the watch time.
-        closing = (
-            Attendee.objects.select_for_update()
-            .filter(pk=attendee.pk, connections=0)
-            .only("pk", "online_since", "watched_seconds")
-            .first()
-        )
-        if closing is not None:
-            visit = (now - closing.online_since).total_seconds() if closing.online_since else 0
-            Attendee.objects.filter(pk=attendee.pk).update(
-                left_at=now,
-                online_since=None,
-                watched_seconds=F("watched_seconds") + max(0, int(visit)),
+        for pages in sorted(set(viewers.values())):
+            ids = [pk for pk, count in viewers.items() if count == pages]
+            Attendee.objects.filter(pk__in=ids).update(
+                connections=Greatest(F("connections") - pages, Value(0)), last_seen_at=now
             )
-        if attendee.role == Role.HOST:
-            _stage_presence_changed(attendee, online=False)
+        _visits_ended(list(viewers), now)
+        # As on arrival, a host's pages one by one: exactly one of them sees the last.
+        for host in hosts:
+            Attendee.objects.filter(pk=host.pk, connections__gt=0).update(
+                connections=F("connections") - 1, last_seen_at=now
+            )
+            _visits_ended([host.pk], now)
+            _stage_presence_changed(host, online=False)
+    return [None] * len(attendees)
+
+
+def _visits_ended(attendee_ids: list[int], now) -> None:
+    closing = list(
+        Attendee.objects.select_for_update()
+        .filter(pk__in=attendee_ids, connections=0)
+        .only("pk", "online_since", "watched_seconds")
+    )
+    for attendee in closing:
+        visit = (now - attendee.online_since).total_seconds() if attendee.online_since else 0
+        attendee.watched_seconds += max(0, int(visit))
+        attendee.left_at, attendee.online_since = now, None
+    Attendee.objects.bulk_update(closing, ["left_at", "online_since", "watched_seconds"])
 
 
 def _stage_presence_changed(attendee: Attendee, *, online: bool) -> None:

@@ -2,6 +2,7 @@
 reads and writes behind it (a crowd costs a few queries, not a few per page)."""
 
 import asyncio
+import gc
 import threading
 import uuid
 from contextlib import AsyncExitStack
@@ -18,6 +19,8 @@ from broadcasts.models import Audience
 from leads.models import Lead
 from participation import reactions, services, stage
 from participation.batching import Batcher
+from participation.commands import REGISTRY
+from participation.consumers import _run_batch
 from participation.fanout import bus
 from participation.models import Attendee, Like
 from participation.selectors import snapshots_for_connections
@@ -195,6 +198,41 @@ def test_presence_counts_every_page_of_a_batch(live_broadcast, django_assert_max
         assert attendee.online_since is not None and attendee.left_at is None
 
 
+@pytest.mark.django_db
+def test_leaving_counts_down_every_page_of_a_batch_and_ends_the_last_pages_visits(
+    live_broadcast, django_assert_max_num_queries
+):
+    ann, ben, cid, dan = (GuestFactory(broadcast=live_broadcast) for _ in range(4))
+    services.attendees_connected(attendees=[ann, ann, ben, cid, cid])
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Attendee.objects.filter(pk__in=[ann.pk, ben.pk, cid.pk]).update(online_since=an_hour_ago)
+    with django_assert_max_num_queries(7):
+        services.attendees_disconnected([ann, ben, ann, cid, dan])  # dan had no page open
+    state = {a.pk: a for a in Attendee.objects.filter(pk__in=[ann.pk, ben.pk, cid.pk, dan.pk])}
+    assert {pk: a.connections for pk, a in state.items()} == {
+        ann.pk: 0, ben.pk: 0, cid.pk: 1, dan.pk: 0
+    }  # fmt: skip
+    for gone in (state[ann.pk], state[ben.pk]):
+        assert gone.online_since is None and gone.left_at is not None
+        assert 3590 <= gone.watched_seconds <= 3700
+    still_here = state[cid.pk]
+    assert still_here.online_since == an_hour_ago and still_here.left_at is None
+    assert still_here.watched_seconds == 0
+
+
+@pytest.mark.django_db
+def test_a_crowd_leaves_in_the_same_few_queries_as_a_handful(
+    live_broadcast, django_assert_max_num_queries
+):
+    crowd = [GuestFactory(broadcast=live_broadcast) for _ in range(40)]
+    services.attendees_connected(attendees=crowd)
+    with django_assert_max_num_queries(6):
+        services.attendees_disconnected(crowd)
+    assert set(Attendee.objects.filter(pk__in=[a.pk for a in crowd]).values_list(
+        "connections", "online_since"
+    )) == {(0, None)}  # fmt: skip
+
+
 # --- First snapshots: many at once ----------------------------------------------------
 
 
@@ -243,6 +281,30 @@ def test_a_crowds_snapshots_take_the_same_few_queries_as_a_handful(
     assert queries_for(crowd[:5]) == queries_for(crowd) <= 4
 
 
+@pytest.mark.django_db
+def test_a_like_storm_leaves_no_garbage_per_like_for_the_cyclic_collector(live_broadcast, settings):
+    # 5,000 likes at once: objects in reference cycles would wait for a collection, a
+    # pause of the whole server. (Django's compiler leaves a few per query, not per like.)
+    settings.ATTENDEE_RATE_LIMITS = {**settings.ATTENDEE_RATE_LIMITS, "like": (1, 1_000_000)}
+
+    def garbage_of_likes_by(count: int) -> int:
+        batch = [
+            (GuestFactory(broadcast=live_broadcast).pk, REGISTRY["like"], {}) for _ in range(count)
+        ]
+        gc.collect()
+        gc.disable()
+        try:
+            outcomes = _run_batch(batch)
+            unreachable = gc.collect()
+        finally:
+            gc.enable()
+        assert outcomes == [{"liked": True}] * count
+        return unreachable
+
+    garbage_of_likes_by(3)  # the first use may fill caches
+    assert garbage_of_likes_by(5) == garbage_of_likes_by(40) < 5
+
+
 # --- Through the socket -----------------------------------------------------------------
 
 
@@ -253,7 +315,7 @@ async def widgets_at_once(stack: AsyncExitStack, slug: str, keys: list[uuid.UUID
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_a_crowd_connecting_at_once_is_admitted_and_counted(live_broadcast, host):
+async def test_a_crowd_connecting_and_leaving_at_once_is_counted_in_and_out(live_broadcast, host):
     keys = [uuid.uuid4() for _ in range(30)]
     async with live_client(live_broadcast.slug, user=host) as console, AsyncExitStack() as stack:
         widgets = await widgets_at_once(stack, live_broadcast.slug, keys)
@@ -269,6 +331,17 @@ async def test_a_crowd_connecting_at_once_is_admitted_and_counted(live_broadcast
             )
         )()
         assert pages == [1] * 30
+        # And all leave at once: counted out, the host alone again.
+        await stack.aclose()
+        await console.receive_until("audience", count=1, timeout=10)
+        left = await database_sync_to_async(
+            lambda: set(
+                Attendee.objects.filter(guest_key__in=keys).values_list(
+                    "connections", "online_since"
+                )
+            )
+        )()
+        assert left == {(0, None)}
 
 
 # --- Commands a crowd sends at once: likes ------------------------------------------
