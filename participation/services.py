@@ -255,11 +255,6 @@ def _presence_opened(now, pages: int) -> dict:
     }
 
 
-def attendee_disconnected(*, attendee: Attendee) -> None:
-    """One page of this attendee fewer is open."""
-    attendees_disconnected([attendee])
-
-
 def attendees_disconnected(attendees: list[Attendee]) -> list[None]:
     """One page fewer open for each of `attendees` (an attendee twice: two pages). When
     an attendee's last page closes, their visit ends and its time is added to their
