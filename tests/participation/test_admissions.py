@@ -2,7 +2,6 @@
 reads and writes behind it (a crowd costs a few queries, not a few per page)."""
 
 import asyncio
-import gc
 import threading
 import uuid
 from contextlib import AsyncExitStack
@@ -11,6 +10,8 @@ from datetime import timedelta
 import pytest
 from channels.db import database_sync_to_async
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import Model
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from broadcasts import services as broadcasts
@@ -25,6 +26,7 @@ from participation.fanout import bus
 from participation.models import Attendee, Like
 from participation.selectors import snapshots_for_connections
 from tests.factories import BroadcastFactory, GuestFactory, UserFactory
+from tests.garbage import cyclic_garbage
 from tests.participation.live_client import live_client, widget_query
 
 # --- The batcher -------------------------------------------------------------------
@@ -284,25 +286,13 @@ def test_a_crowds_snapshots_take_the_same_few_queries_as_a_handful(
 @pytest.mark.django_db
 def test_a_like_storm_leaves_no_garbage_per_like_for_the_cyclic_collector(live_broadcast, settings):
     # 5,000 likes at once: objects in reference cycles would wait for a collection, a
-    # pause of the whole server. (Django's compiler leaves a few per query, not per like.)
+    # pause of the whole server.
     settings.ATTENDEE_RATE_LIMITS = {**settings.ATTENDEE_RATE_LIMITS, "like": (1, 1_000_000)}
-
-    def garbage_of_likes_by(count: int) -> int:
-        batch = [
-            (GuestFactory(broadcast=live_broadcast).pk, REGISTRY["like"], {}) for _ in range(count)
-        ]
-        gc.collect()
-        gc.disable()
-        try:
-            outcomes = _run_batch(batch)
-            unreachable = gc.collect()
-        finally:
-            gc.enable()
-        assert outcomes == [{"liked": True}] * count
-        return unreachable
-
-    garbage_of_likes_by(3)  # the first use may fill caches
-    assert garbage_of_likes_by(5) == garbage_of_likes_by(40) < 5
+    batch = [(GuestFactory(broadcast=live_broadcast).pk, REGISTRY["like"], {}) for _ in range(40)]
+    with cyclic_garbage() as found:
+        outcomes = _run_batch(batch)
+    assert outcomes == [{"liked": True}] * 40
+    assert [o for o in found if isinstance(o, Model | ModelState)] == []
 
 
 # --- Through the socket -----------------------------------------------------------------
