@@ -1,5 +1,17 @@
 """What the benchmarks share."""
 
+import collections
+import os
+import re
+import socket
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
 
 def ensure_database(url: str) -> None:
     """Create the benchmark's PostgreSQL database if it is missing (on the same server)."""
@@ -13,3 +25,102 @@ def ensure_database(url: str) -> None:
         ).fetchone()
         if not exists:
             connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def percentiles(values: list[float]) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "p99": None, "max": None}
+    ordered = sorted(values)
+
+    def at(fraction: float) -> float:
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": ordered[-1]}
+
+
+def rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {model}, Python {sys.version.split()[0]}"
+
+
+@dataclass
+class Tally:
+    """What one client process saw of one page."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: collections.Counter = field(default_factory=collections.Counter)
+    flows: int = 0
+
+
+class Tab:
+    """One client: a browser tab with its own connection and cookies."""
+
+    def __init__(self, session, base: str, host_header: str, tally: Tally, *, https=True):
+        self.session, self.base, self.tally = session, base, tally
+        self.cookies: dict[str, str] = {}
+        # Behind the TLS proxy of a production setup, or straight to a server on http.
+        self.headers = {"Host": host_header}
+        if https:
+            self.headers["X-Forwarded-Proto"] = "https"
+        self.origin = ("https://" if https else "http://") + host_header
+
+    async def request(self, method: str, path: str, expect: int, data=None) -> str | None:
+        headers = dict(self.headers)
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if data is not None:
+            headers["Origin"] = self.origin
+            headers["Referer"] = self.origin + path
+        begun = time.monotonic()
+        try:
+            async with self.session.request(
+                method, self.base + path, headers=headers, data=data, allow_redirects=False
+            ) as response:
+                body = await response.read()
+                status = response.status
+                for name, morsel in response.cookies.items():
+                    self.cookies[name] = morsel.value
+        except Exception as error:
+            self.tally.errors[type(error).__name__] += 1
+            return None
+        if status != expect:
+            self.tally.errors[f"HTTP {status}"] += 1
+            return None
+        self.tally.latencies_ms.append((time.monotonic() - begun) * 1000)
+        return body.decode("utf-8", "replace")
+
+
+async def join_as_guest(tab: Tab, slug: str) -> bool:
+    """A guest's way in through the watch page: the name form, its post, then the page.
+    Afterwards `tab.cookies` holds the guest cookie the live socket knows them by."""
+    form = await tab.request("GET", f"/b/{slug}/watch/", 200)
+    token = CSRF_FIELD.search(form or "")
+    if token is None:
+        if form is not None:
+            tab.tally.errors["no name form"] += 1
+        return False
+    name = {"csrfmiddlewaretoken": token.group(1), "display_name": f"Guest {uuid.uuid4().hex[:6]}"}
+    if await tab.request("POST", f"/b/{slug}/watch/", 302, data=name) is None:
+        return False
+    return await tab.request("GET", f"/b/{slug}/watch/", 200) is not None

@@ -8,11 +8,14 @@ For each server setup (daphne or uvicorn; with Redis, two processes and each cha
 layer), it starts the servers on loopback, connects a host and N viewers speaking the
 live protocol of DESIGN section 4, and runs the scenarios in order:
 
-- join storm: the N viewers join within `--join-seconds`; time to the snapshot;
+- join storm: the N viewers join within `--join-seconds`; time to the snapshot; as
+  widget guests (a token on the socket), or with `--join page` as people arrive at the
+  watch page (the name form, its post, the page, then the socket with the guest cookie);
 - steady audience: they stay `--hold` seconds, pinging like the page does; dropped
   connections and the servers' memory per connection (RSS after minus RSS before);
-- host events: the host pauses and resumes once a second (`--events` of them); the
-  fan-out latency from the host's command to each viewer's receipt;
+- host events: the host pauses and resumes (`--events` of them), one every `--event-gap`
+  seconds, or `--burst` of them sent at once; the fan-out latency from the host's
+  command to each viewer's receipt;
 - like storm: every viewer likes within `--like-seconds`; likes counted in the database,
   and the most `likes` frames one viewer got within a second.
 
@@ -47,37 +50,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+from bench.common import Tab, Tally, free_port, join_as_guest, machine, percentiles, rss_kb  # noqa: E402
+
 PING_SECONDS = 20  # as static/js/live.js
 SETTLE_SECONDS = 3  # for the last events and coalesced counters to land
 LIKE_ANSWER_SECONDS = 120
-
-
-# --- Numbers ---------------------------------------------------------------------
-
-
-def percentiles(values: list[float]) -> dict[str, float | None]:
-    if not values:
-        return {"p50": None, "p95": None, "p99": None, "max": None}
-    ordered = sorted(values)
-
-    def at(fraction: float) -> float:
-        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-    return {"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": ordered[-1]}
-
-
-def rss_kb(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- The viewers: client processes ------------------------------------------------
@@ -88,6 +65,9 @@ class Viewer:
     url: str
     origin: str
     connect_at: float = 0.0  # offset within the join storm
+    # Through the watch page first (name form, post, page), then the socket with the
+    # guest cookie; else straight to the socket with a widget token in `url`.
+    watch_slug: str | None = None
     snapshot_seconds: float | None = None
     failed: str | None = None
     dropped: str | None = None
@@ -113,15 +93,17 @@ class ViewerClient:
         self.like_answered = asyncio.Event()
         self.task: asyncio.Task | None = None
 
-    async def run(self) -> None:
+    async def run(self, http=None) -> None:
         import websockets
 
         viewer = self.viewer
-        started = time.monotonic()
+        started = time.monotonic()  # snapshot time counts from arrival, page included
         try:
+            headers = await self._watch_page(http) if viewer.watch_slug else None
             self.ws = await websockets.connect(
                 viewer.url,
                 origin=viewer.origin,
+                additional_headers=headers,
                 open_timeout=60,
                 max_size=2**20,
                 ping_interval=None,
@@ -143,6 +125,13 @@ class ViewerClient:
         finally:
             pinger.cancel()
             self.ready.set()
+
+    async def _watch_page(self, http) -> dict[str, str]:
+        host = self.viewer.origin.split("://", 1)[1]
+        tab = Tab(http, self.viewer.origin, host, Tally(), https=False)
+        if not await join_as_guest(tab, self.viewer.watch_slug):
+            raise RuntimeError(f"watch page: {dict(tab.tally.errors)}")
+        return {"Cookie": "; ".join(f"{k}={v}" for k, v in tab.cookies.items())}
 
     def _receive(self, message: str, started: float) -> None:
         now = time.monotonic()
@@ -202,8 +191,16 @@ class ViewerClient:
 
 
 async def _client_process_main(pipe, viewers: list[Viewer], timed_types: set[str]) -> None:
+    import aiohttp
+
     loop = asyncio.get_running_loop()
     clients = [ViewerClient(viewer, timed_types) for viewer in viewers]
+    # Pages are loaded over kept-alive connections, as browsers do; cookies per viewer.
+    http = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=0),
+        timeout=aiohttp.ClientTimeout(total=120),
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
     while True:
         command, argument = await loop.run_in_executor(None, pipe.recv)
         if command == "join":
@@ -211,7 +208,7 @@ async def _client_process_main(pipe, viewers: list[Viewer], timed_types: set[str
 
             async def join(client: ViewerClient) -> None:
                 await asyncio.sleep(client.viewer.connect_at)
-                client.task = asyncio.create_task(client.run())
+                client.task = asyncio.create_task(client.run(http))
                 await client.ready.wait()
 
             await asyncio.wait_for(
@@ -230,6 +227,7 @@ async def _client_process_main(pipe, viewers: list[Viewer], timed_types: set[str
             pipe.send([client.viewer for client in clients])
         elif command == "close":
             await asyncio.gather(*(client.close() for client in clients))
+            await http.close()
             pipe.send([client.viewer for client in clients])
             return
 
@@ -297,7 +295,8 @@ class Host:
     def __init__(self, url: str, origin: str, cookie: str | None):
         self.url, self.origin, self.cookie = url, origin, cookie
         self.sent_at: dict[int, float] = {}  # seq of the host's event -> when it was asked
-        self._waiting: asyncio.Future | None = None
+        self._asked: collections.deque[float] = collections.deque()  # not yet answered
+        self._answered: asyncio.Event | None = None
         self.likes = None
         self.likes_before = None
 
@@ -321,26 +320,33 @@ class Host:
     async def _read(self) -> None:
         async for message in self.ws:
             frame = json.loads(message)
-            if frame.get("type") == "broadcast.state" and self._waiting is not None:
-                self._waiting.set_result(frame["seq"])
+            if frame.get("type") == "broadcast.state" and self._asked:
+                # The socket answers a page's commands in order: the oldest one asked
+                # for is the one this event is the outcome of.
+                self.sent_at[frame["seq"]] = self._asked.popleft()
+                if not self._asked and self._answered is not None:
+                    self._answered.set()
             elif frame.get("type") == "likes":
                 self.likes = frame["count"]
             elif frame.get("type") == "error":
                 print("host error:", frame, file=sys.stderr)
 
-    async def toggle(self, command: str) -> None:
-        self._waiting = asyncio.get_running_loop().create_future()
-        sent = time.monotonic()
-        await self.ws.send(json.dumps({"type": command, "ref": command}))
-        seq = await asyncio.wait_for(self._waiting, timeout=30)
-        self.sent_at[seq] = sent
+    async def send_group(self, commands: list[str]) -> None:
+        """Send `commands` at once; return when each one's event has come back."""
+        self._answered = asyncio.Event()
+        for command in commands:
+            self._asked.append(time.monotonic())
+            await self.ws.send(json.dumps({"type": command, "ref": command}))
+        await asyncio.wait_for(self._answered.wait(), timeout=60)
 
-    async def events(self, count: int) -> None:
-        """Pause and resume, one a second; an even count leaves the broadcast live."""
+    async def events(self, count: int, gap: float = 1.0, burst: int = 1) -> None:
+        """Pause and resume `count` times (an even count leaves the broadcast live), in
+        groups of `burst` sent at once, a group every `gap` seconds."""
         start = time.monotonic()
-        for index in range(count):
-            await self.toggle("broadcast.pause" if index % 2 == 0 else "broadcast.resume")
-            await asyncio.sleep(max(0.0, start + index + 1 - time.monotonic()))
+        commands = ["broadcast.pause" if i % 2 == 0 else "broadcast.resume" for i in range(count)]
+        for slot, first in enumerate(range(0, count, burst)):
+            await self.send_group(commands[first : first + burst])
+            await asyncio.sleep(max(0.0, start + (slot + 1) * gap - time.monotonic()))
 
 
 # --- Servers ----------------------------------------------------------------------
@@ -532,14 +538,16 @@ async def _drive(args, result, servers, slug, cookie, tokens, bare) -> tuple[lis
         return f"ws://127.0.0.1:{port}{path}" + (f"?guest={token}" if token else "")
 
     origin = f"http://127.0.0.1:{servers.ports[0]}"
+    through_page = args.join == "page" and not bare
     viewers = []
     for index, token in enumerate(tokens):
         port = servers.ports[index % len(servers.ports)]
         viewers.append(
             Viewer(
-                url=url(port, token),
+                url=url(port, "" if through_page else token),
                 origin=f"http://127.0.0.1:{port}",
                 connect_at=args.join_seconds * index / max(1, len(tokens)),
+                watch_slug=slug if through_page else None,
             )
         )
     host_url = f"ws://127.0.0.1:{servers.ports[0]}" + (
@@ -566,7 +574,7 @@ async def _drive(args, result, servers, slug, cookie, tokens, bare) -> tuple[lis
             if connected:
                 result.rss_per_viewer_kb = round((rss_after - rss_before) / connected, 1)
             result.events = args.events
-            await host.events(args.events)
+            await host.events(args.events, gap=args.event_gap, burst=args.burst)
             await asyncio.sleep(SETTLE_SECONDS)
             if not bare:
                 result.like_storm_seconds = round(
@@ -680,18 +688,6 @@ def slowest_events(results: list[Result], count: int = 3) -> str:
     return "\n".join(lines)
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} cores, {model}, Python {sys.version.split()[0]}"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true",
@@ -700,7 +696,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hold", type=float, help="seconds the steady audience stays")
     parser.add_argument("--join-seconds", type=float, default=10)
     parser.add_argument("--like-seconds", type=float, default=5)
-    parser.add_argument("--events", type=int, help="host events, one a second")
+    parser.add_argument("--events", type=int, help="host events (pause, resume, ...)")
+    parser.add_argument("--event-gap", type=float, default=1.0,
+                        help="seconds between the host's events (or groups of them)")  # fmt: skip
+    parser.add_argument("--burst", type=int, default=1,
+                        help="host events sent at once, in each group")  # fmt: skip
+    parser.add_argument("--join", choices=("widget", "page"), default="widget",
+                        help="as widget guests (a token on the socket), or through the watch"
+                        " page (name form, then the socket with its cookie)")  # fmt: skip
     parser.add_argument("--servers", help="comma-separated: daphne,uvicorn")
     parser.add_argument("--layers", help="comma-separated: pubsub,core (with REDIS_URL)")
     parser.add_argument("--processes", type=int, help="server processes (2 with Redis)")
@@ -739,14 +742,16 @@ def main(argv: list[str] | None = None) -> int:
         "DJANGO_DEBUG": "0",  # no query log in the servers
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        # As in production (README): connections kept, unless the caller says otherwise.
-        "PRIMETIME_DB_CONN_MAX_AGE": os.environ.get("PRIMETIME_DB_CONN_MAX_AGE", "60"),
         "PYTHONUNBUFFERED": "1",
     }
     if not os.environ.get("DATABASE_URL"):
         env["DATABASE_URL"] = f"sqlite:///{settings.DATABASES['default']['NAME']}"
 
-    print(f"# {args.viewers} viewers on {machine()}", flush=True)
+    scenario = (
+        f"joining through the {'watch page' if args.join == 'page' else 'widget'},"
+        f" {args.events} host events in groups of {args.burst} every {args.event_gap} s"
+    )
+    print(f"# {args.viewers} viewers on {machine()}; {scenario}", flush=True)
     baseline = None
     if not args.no_baseline:
         baseline = run_setup(args, kind="bare", processes=1, layer=None, env=env)
@@ -767,6 +772,7 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps(
                 {
                     "machine": machine(),
+                    "scenario": scenario,
                     "baseline": asdict(baseline) if baseline else None,
                     "results": [asdict(r) for r in results],
                     "problems": problems,

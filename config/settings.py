@@ -89,6 +89,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -118,18 +119,42 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------
 DATABASE_URL = env_str("DATABASE_URL")
+# PostgreSQL connections come from a pool in each server process (psycopg's, through
+# Django). Under ASGI every page request runs in a thread of its own, so connections
+# kept per thread (CONN_MAX_AGE) grow with the traffic until PostgreSQL refuses more;
+# a pool bounds them at PRIMETIME_DB_POOL_SIZE per process, and a request that cannot
+# get one within PRIMETIME_DB_POOL_TIMEOUT seconds is answered 503 (config/middleware.py).
+DB_POOL_SIZE = env_int("PRIMETIME_DB_POOL_SIZE", 8, minimum=0)
+DB_POOL_TIMEOUT = env_int("PRIMETIME_DB_POOL_TIMEOUT", 10, minimum=1)
+# Without a pool (PRIMETIME_DB_POOL_SIZE=0, e.g. behind PgBouncer): seconds a
+# connection is kept for reuse by its thread.
+DB_CONN_MAX_AGE = env_int("PRIMETIME_DB_CONN_MAX_AGE", 0, minimum=0)
 if DATABASE_URL:
     try:
-        # Production keeps connections (PRIMETIME_DB_CONN_MAX_AGE=60): opening one costs
-        # more than the few queries a live command makes. No health check before each
-        # use: that is one more query per command; a broken connection fails once.
-        DATABASES = {
-            "default": dj_database_url.parse(
-                DATABASE_URL, conn_max_age=env_int("PRIMETIME_DB_CONN_MAX_AGE", 0, minimum=0)
-            )
-        }
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is not a database URL: {exc}") from None
+    _db = DATABASES["default"]
+    if _db["ENGINE"] == "django.db.backends.postgresql" and DB_POOL_SIZE:
+        if DB_CONN_MAX_AGE:
+            raise ImproperlyConfigured(
+                "PRIMETIME_DB_CONN_MAX_AGE keeps connections per thread, which the pool does"
+                " instead: unset it, or set PRIMETIME_DB_POOL_SIZE=0 to go without a pool"
+            )
+        _db["CONN_MAX_AGE"] = 0  # a connection goes back to the pool after each use
+        _db.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(2, DB_POOL_SIZE),
+            "max_size": DB_POOL_SIZE,
+            "timeout": DB_POOL_TIMEOUT,
+        }
+        # The pool checks a connection before lending it (one empty query), so that
+        # after a PostgreSQL restart no request gets a dead one.
+        _db["CONN_HEALTH_CHECKS"] = True
+    else:
+        _db["CONN_MAX_AGE"] = DB_CONN_MAX_AGE
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        # How an operator tells our sessions apart in pg_stat_activity.
+        _db.setdefault("OPTIONS", {}).setdefault("application_name", "primetime")
 else:
     DATABASES = {
         "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
@@ -352,6 +377,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {
         app: {"handlers": ["console"], "level": env_str("PRIMETIME_LOG_LEVEL", "INFO")}
-        for app in ("broadcasts", "participation", "leads")
+        for app in ("broadcasts", "participation", "leads", "config")
     },
 }

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from config.views import health
 from participation.views import avatar
 
 urlpatterns = [
@@ -13,5 +14,8 @@ urlpatterns = [
     path("b/", include("broadcasts.urls")),
     path("leads/", include("leads.urls")),
     path("api/", include("config.api")),
+    path("healthz", health, name="health"),
     path("avatar/<str:letters>/<int:hue>.svg", avatar, name="avatar"),
 ]
+
+handler500 = "config.middleware.server_error"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import json
 import logging
 import math
@@ -27,7 +28,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import connections, transaction
 
 from . import channels as names
 
@@ -411,7 +412,9 @@ class LoopHub:
 
         if self._housekeeper is None:
             self._housekeeper = ThreadPoolExecutor(1, thread_name_prefix="primetime-live")
-        return DatabaseSyncToAsync(job, thread_sensitive=False, executor=self._housekeeper)
+        return DatabaseSyncToAsync(
+            _giving_back_connections(job), thread_sensitive=False, executor=self._housekeeper
+        )
 
     async def _flush_counters(self) -> None:
         # Counters are coalesced: at most one `audience`, `likes` or `rating` event per
@@ -457,6 +460,29 @@ class LoopHub:
         while True:
             await asyncio.sleep(settings.VIEWER_SAMPLE_SECONDS)
             await self._sample_viewers_once()
+
+
+def _giving_back_connections(job):
+    """`job`, closing this thread's database connections when it ends (a pooled one
+    goes back to its pool), whatever happened.
+
+    Django's own clean-up after a job (`close_old_connections`) first asks the
+    connection whether autocommit was restored, and that question needs the database:
+    when it cannot be asked, the connection stays open, and a housekeeping thread may
+    run no other job for a long while (in tests: ever; its event loop has gone). A
+    housekeeping job never leaves a transaction open for the next one, so it can close
+    outright. (Found in the PostgreSQL test pass: a job still running when the test
+    that started it ended, after which pytest-django refuses every use of a connection,
+    kept its connection open until the test database could not be dropped.)"""
+
+    @functools.wraps(job)
+    def run(*args, **kwargs):
+        try:
+            return job(*args, **kwargs)
+        finally:
+            connections.close_all()
+
+    return run
 
 
 class Counters:

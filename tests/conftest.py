@@ -1,4 +1,3 @@
-import os
 from datetime import timedelta
 
 import pytest
@@ -13,41 +12,6 @@ from tests.factories import BroadcastFactory, UserFactory
 # (an error here) when the collected static folder is missing.
 (settings.BASE_DIR / "var").mkdir(exist_ok=True)
 settings.STATIC_ROOT.mkdir(exist_ok=True)
-# The test database is dropped at the end of the run, which PostgreSQL refuses while a
-# worker thread or a server process still holds a connection: in tests, none is kept
-# between uses, here and in every process a test starts.
-settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
-os.environ["PRIMETIME_DB_CONN_MAX_AGE"] = "0"
-
-
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
-    """pytest-django's, plus: PostgreSQL will not drop the test database while any
-    session is still connected to it. Should something have left one open (a worker
-    thread, a process a test started), it is named in test-artifacts/ and closed first,
-    so the run still ends cleanly."""
-    yield
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pid, application_name, state, backend_start, query FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-        leftovers = cursor.fetchall()
-        if leftovers:
-            artifacts = settings.BASE_DIR / "test-artifacts"
-            artifacts.mkdir(exist_ok=True)
-            (artifacts / "leftover-database-sessions.txt").write_text(
-                "\n".join(repr(row) for row in leftovers) + "\n"
-            )
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-    connection.close()
 
 
 @pytest.fixture

@@ -42,6 +42,24 @@ SERVER_COMMANDS = {
         "off",
         "--no-access-log",
     ],
+    # The README's production command: worker processes behind one port.
+    "uvicorn-workers": lambda port: [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "config.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--ws",
+        "websockets-sansio",
+        "--ws-per-message-deflate",
+        "false",
+        "--no-access-log",
+    ],
 }
 
 
