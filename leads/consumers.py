@@ -13,11 +13,11 @@ class ExportsConsumer(AsyncWebsocketConsumer):
         user = self.scope.get("user")
         allowed = user is not None and user.is_authenticated
         if allowed:
-            from channels.db import database_sync_to_async
+            from participation.batching import database_call
 
             from .services import can_export
 
-            allowed = await database_sync_to_async(can_export)(user)
+            allowed = await database_call(can_export)(user)
         if not allowed:
             await self.close(code=4403)
             return

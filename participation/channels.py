@@ -1,16 +1,23 @@
-"""Every name the live path uses on the channel layer and on Redis, in one place."""
+"""Every name the live path uses on Redis, in one place."""
 
 EVENTS_CHANNEL_PREFIX = "primetime:live:events:"
+PRIVATE_CHANNEL_PREFIX = "primetime:live:private:"
+
+# Who a private message is for: one attendee's open pages, or a broadcast's open host
+# consoles and moderators' dashboards (moderation events).
+ATTENDEE = "attendee"
+HOSTS = "hosts"
 
 
-def attendee_group(attendee_id: int) -> str:
-    """Channel-layer group of one attendee's connections (private messages)."""
-    return f"primetime.attendee.{attendee_id}"
+def private_channel(kind: str, target_id: int) -> str:
+    """Redis pub/sub channel of the private messages for one attendee (`ATTENDEE`) or
+    for the hosts of one broadcast (`HOSTS`)."""
+    return f"{PRIVATE_CHANNEL_PREFIX}{kind}:{target_id}"
 
 
-def hosts_group(broadcast_id: int) -> str:
-    """Channel-layer group of a broadcast's open host consoles (moderation events)."""
-    return f"primetime.hosts.{broadcast_id}"
+def private_target(channel: str) -> tuple[str, int]:
+    kind, _, target_id = channel[len(PRIVATE_CHANNEL_PREFIX) :].partition(":")
+    return kind, int(target_id)
 
 
 def events_channel(slug: str) -> str:

@@ -7,16 +7,17 @@ from collections import defaultdict
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.db import OperationalError
 
 from broadcasts.errors import DomainError, Forbidden
 
 from . import admissions, services
-from .batching import Batcher
-from .channels import attendee_group, hosts_group
+from .batching import Batcher, database_call
+from .channels import ATTENDEE, HOSTS
 from .commands import REGISTRY, Command, CommandContext
 from .fanout import encode, hubs, start_eagerly
 from .guests import guest_key_from_cookies, guest_key_from_token
@@ -29,28 +30,48 @@ logger = logging.getLogger(__name__)
 CLOSE_CODES = {"invalid": 4400, "forbidden": 4403, "not_found": 4404}
 # Sent when this process may have missed events: reconnect and replay from your seq.
 CLOSE_RESYNC = 4000
+# The database cannot serve the page right now (WebSocket's own "Try Again Later").
+CLOSE_TRY_AGAIN_LATER = 1013
 # WebRTC offers with every codec run to about 10 KB.
 MAX_FRAME_CHARS = 65_536
 MAX_REF_CHARS = 64
 # Public events waiting for a reader that does not read: past this, it resyncs.
 MAX_OUTBOX_FRAMES = 500
+# In a page's outbox after a private message whose socket closes once it is sent.
+_THEN_CLOSE = object()
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
     attendee: Attendee | None = None
-    groups_joined: list[str] = []
+    # What this page gets private messages for: (ATTENDEE, id), (HOSTS, broadcast id).
+    private_targets: tuple[tuple[str, int], ...] = ()
     closed_by_us = False
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # The seq of the last public event sent; None until the snapshot is out, while
-        # events wait in `pending`. Then they wait in `outbox` for `writer` to send them.
+        # events (and private messages, seq None) wait in `pending`. Then they wait in
+        # `outbox` for `writer` to send them.
         self.synced_seq: int | None = None
         # Lists, not deques: both are nearly always empty, and an empty deque costs 600
         # bytes more a connection, thousands of times over.
-        self.pending: list[tuple[int, str]] = []
-        self.outbox: list[str] = []
+        self.pending: list[tuple[int | None, str, bool]] = []
+        self.outbox: list = []
         self.writer: asyncio.Task | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Channels' own, less the channel layer: private messages reach a page through
+        the hub, so it has no channel to subscribe when it joins and no second task
+        waiting on one; and the page's messages are read one after the other, without
+        a task for each (as Channels' loop would make)."""
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def connect(self) -> None:
         self.slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -73,34 +94,57 @@ class LiveConsumer(AsyncWebsocketConsumer):
         except DomainError as error:
             await self.close(code=CLOSE_CODES.get(error.code, 4400))
             return
+        except OperationalError as error:
+            await self._try_again_later(error)
+            return
         await self.accept()
         self.attendee = attendee
         self.hub = hubs.current()
         # Join first, read the stream's position second: any event numbered after
         # that position reaches this connection through the hub.
         await self.hub.join(self.slug, self)
-        await self.channel_layer.group_add(attendee_group(attendee.pk), self.channel_name)
-        self.groups_joined = [attendee_group(attendee.pk)]
+        self.private_targets = ((ATTENDEE, attendee.pk),)
         if attendee.role == Role.HOST:
             # Moderation: questions waiting for approval, and hidden ones, in full.
-            hosts = hosts_group(attendee.broadcast_id)
-            await self.channel_layer.group_add(hosts, self.channel_name)
-            self.groups_joined.append(hosts)
+            self.private_targets += ((HOSTS, attendee.broadcast_id),)
+        for target in self.private_targets:
+            self.hub.receive_private(target, self)
         epoch, since = _resume_point(self.scope.get("query_string", b""))
         entry = admissions.Entry(slug=self.slug, attendee=attendee, epoch=epoch, since=since)
-        first_frames, seq = await admissions.enter.submit(entry)
+        try:
+            first_frames, seq = await admissions.enter.submit(entry)
+        except OperationalError as error:
+            # Not counted in: it leaves the room without being counted out.
+            self._leave_room()
+            self.attendee = None
+            await self._try_again_later(error, accepted=True)
+            return
         for frame in first_frames:
             await self.send(text_data=frame)
         await self._flush_pending(seq)
         self.hub.audience_changed(self.slug, attendee.broadcast_id)
+
+    async def _try_again_later(self, error: OperationalError, *, accepted=False) -> None:
+        """The database could not serve this page now (no pooled connection in time, or
+        PostgreSQL is down): the page is told to reconnect a little later, as its
+        socket does after any close but the final ones."""
+        logger.warning("live connection to %s refused for now: %s", self.slug, error)
+        if not accepted:
+            await self.accept()  # so that the close code reaches the page
+        await self.close(code=CLOSE_TRY_AGAIN_LATER)
 
     async def _flush_pending(self, seq: int) -> None:
         # Events that arrived while the snapshot was built: send those it does not hold.
         # No await between the last emptiness check and marking the connection synced.
         last = seq
         while self.pending:
-            event_seq, frame = self.pending.pop(0)
-            if event_seq > last:
+            event_seq, frame, close = self.pending.pop(0)
+            if event_seq is None:  # a private message
+                await self.send(text_data=frame)
+                if close:
+                    await self.close(code=CLOSE_CODES["forbidden"])
+                    return
+            elif event_seq > last:
                 await self.send(text_data=frame)
                 last = event_seq
         self.synced_seq = last
@@ -108,7 +152,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def dispatch(self, message: dict) -> None:
         # As Channels' own, less its hop to a worker thread before every message to
         # close stale database connections: thousands of pages send pings and likes,
-        # and every database call here goes through database_sync_to_async, which
+        # and every database call here goes through `database_call`, which
         # closes them itself.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
@@ -125,7 +169,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.closed_by_us:  # closing; out of the room once its disconnect comes
             return
         if self.synced_seq is None:
-            self.pending.append((seq, frame))
+            self.pending.append((seq, frame, False))
         elif seq > self.synced_seq:
             self.synced_seq = seq
             if len(self.outbox) >= MAX_OUTBOX_FRAMES:
@@ -133,14 +177,34 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 self.outbox.clear()
                 asyncio.get_running_loop().create_task(self.resync())
                 return
-            self.outbox.append(frame)
-            if self.writer is None:
-                self.writer = start_eagerly(self._write_outbox())
+            self._post(frame)
+
+    def push_private(self, frame: str, close: bool) -> None:
+        """Called by the hub with a private message for this page (its attendee's, or
+        the hosts'): after the public events before it; with `close`, the socket closes
+        once it is sent (the attendee was removed)."""
+        if self.closed_by_us:
+            return
+        if self.synced_seq is None:
+            self.pending.append((None, frame, close))
+            return
+        self._post(frame)
+        if close:
+            self._post(_THEN_CLOSE)
+
+    def _post(self, item) -> None:
+        self.outbox.append(item)
+        if self.writer is None:
+            self.writer = start_eagerly(self._write_outbox())
 
     async def _write_outbox(self) -> None:
         try:
             while self.outbox and not self.closed_by_us:
-                await self.send(text_data=self.outbox.pop(0))
+                item = self.outbox.pop(0)
+                if item is _THEN_CLOSE:
+                    await self.close(code=CLOSE_CODES["forbidden"])
+                    return
+                await self.send(text_data=item)
         except OSError:
             pass  # the page went away; its disconnect takes it out of the room
         finally:
@@ -149,12 +213,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def resync(self) -> None:
         await self.close(code=CLOSE_RESYNC)
 
+    def _leave_room(self) -> None:
+        self.hub.leave(self.slug, self)
+        for target in self.private_targets:
+            self.hub.stop_private(target, self)
+
     async def disconnect(self, code: int) -> None:
         if self.attendee is None:
             return
-        self.hub.leave(self.slug, self)
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        self._leave_room()
         await admissions.leave.submit(self.attendee)
         self.hub.audience_changed(self.slug, self.attendee.broadcast_id)
         self.attendee = None
@@ -193,7 +260,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             if command.batched:
                 result = await batched.submit((self.attendee.pk, command, data))
             elif command.database:
-                result = await database_sync_to_async(self._run)(command, data)
+                result = await database_call(self._run)(command, data)
             else:
                 result = command.handler(None, data)
         except DomainError as error:
@@ -219,13 +286,6 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if details:
             frame["details"] = details
         await self.send(text_data=encode(frame))
-
-    async def live_private(self, message: dict) -> None:
-        """A private event for this attendee, sent through the channel layer."""
-        await self.send(text_data=message["frame"])
-        if message.get("close"):
-            # Taken out of the broadcast: the page has been told; the socket closes.
-            await self.close(code=CLOSE_CODES["forbidden"])
 
 
 def _run_batch(items: list[tuple[int, Command, dict]]) -> list:

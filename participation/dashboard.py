@@ -8,7 +8,6 @@ moderator (so the services check the permission and record who did it).
 
 import json
 
-from channels.db import database_sync_to_async
 from rest_framework import serializers
 
 from broadcasts import services as broadcasts
@@ -17,7 +16,8 @@ from broadcasts.models import Broadcast
 from broadcasts.selectors import user_can_run
 
 from . import questions, stage
-from .channels import hosts_group
+from .batching import database_call
+from .channels import HOSTS
 from .consumers import CLOSE_CODES, LiveConsumer, _resume_point
 from .fanout import bus, encode, hubs
 from .selectors import dashboard_snapshot
@@ -81,16 +81,16 @@ class DashboardConsumer(LiveConsumer):
         self.pending = []
         self.user = self.scope.get("user")
         try:
-            self.broadcast_id = await database_sync_to_async(self._allowed)()
+            self.broadcast_id = await database_call(self._allowed)()
         except (Forbidden, NotFound) as error:
             await self.close(code=CLOSE_CODES[error.code])
             return
         await self.accept()
         self.hub = hubs.current()
         await self.hub.join(self.slug, self)
-        self.groups_joined = [hosts_group(self.broadcast_id)]
-        await self.channel_layer.group_add(self.groups_joined[0], self.channel_name)
-        first_frames, seq = await database_sync_to_async(self._snapshot)()
+        self.private_targets = ((HOSTS, self.broadcast_id),)
+        self.hub.receive_private(self.private_targets[0], self)
+        first_frames, seq = await database_call(self._snapshot)()
         for frame in first_frames:
             await self.send(text_data=frame)
         await self._flush_pending(seq)
@@ -120,9 +120,7 @@ class DashboardConsumer(LiveConsumer):
     async def disconnect(self, code: int) -> None:
         if self.broadcast_id is None:
             return
-        self.hub.leave(self.slug, self)
-        for group in self.groups_joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        self._leave_room()
         self.broadcast_id = None
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -151,7 +149,7 @@ class DashboardConsumer(LiveConsumer):
             return handler(broadcast, self.user, fields.validated_data)
 
         try:
-            await database_sync_to_async(run)()
+            await database_call(run)()
         except DomainError as error:
             await self._error(ref, error.code, error.message, details=error.details)
             return

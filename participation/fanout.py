@@ -4,8 +4,12 @@ A public event is encoded once, given the broadcast's next `seq` and appended to
 bounded replay log in one atomic step, then published once: a Redis pub/sub message
 when REDIS_URL is set, an in-process call otherwise. Each server process receives it
 once, and its hub writes the same text frame to every local connection watching that
-broadcast. The channel layer is left for private, per-attendee messages: a
-channel-layer message per viewer per event does not scale (see DESIGN section 4).
+broadcast (a channel-layer message per viewer per event does not scale: DESIGN section
+4). Private messages (to one attendee's pages, or to a broadcast's hosts) take the same
+road: one message, which each process's hub hands to its own connections for that
+attendee, if it has any. So a live page has no channel of its own on the channel
+layer: nothing to subscribe when a crowd joins, and no task or queue per page waiting
+on it.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import functools
 import json
 import logging
 import math
@@ -28,7 +31,7 @@ from typing import Protocol
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connections, transaction
+from django.db import transaction
 
 from . import channels as names
 
@@ -68,6 +71,12 @@ class EventBus(Protocol):
         self, slug: str, *, epoch: str | None = None, since: int | None = None
     ) -> Position:
         """Read the stream's position and, when asked, the frames after `since`."""
+        ...
+
+    def send_private(self, kind: str, target_id: int, frame: str, *, close: bool) -> None:
+        """Hand `frame` to the open pages of one attendee (`names.ATTENDEE`) or of a
+        broadcast's hosts (`names.HOSTS`), in every process; with `close`, their sockets
+        close after it."""
         ...
 
     async def start_listening(self, hub: LoopHub) -> asyncio.Task | None: ...
@@ -110,6 +119,9 @@ class MemoryEventBus:
             if since is not None and epoch == self.epoch:
                 position.missed = _replay(list(log), seq, since)
             return position
+
+    def send_private(self, kind: str, target_id: int, frame: str, *, close: bool) -> None:
+        hubs.dispatch_private_threadsafe((kind, target_id), frame, close)
 
     async def start_listening(self, hub: LoopHub) -> None:
         return None
@@ -229,6 +241,12 @@ class RedisEventBus:
             position.missed = [frame.decode() for frame in frames]
         return position
 
+    def send_private(self, kind: str, target_id: int, frame: str, *, close: bool) -> None:
+        # The first character says whether the sockets close after the frame.
+        self._client.publish(
+            names.private_channel(kind, target_id), ("1" if close else "0") + frame
+        )
+
     @contextlib.contextmanager
     def exclusive(self, name: str, spacing: float = 0):
         # A lease, so a process that dies inside does not lock the others out for long.
@@ -256,26 +274,37 @@ class RedisEventBus:
     async def _listen(self, hub: LoopHub, subscribed: asyncio.Event) -> None:
         import redis.asyncio as aioredis
 
-        prefix = len(names.EVENTS_CHANNEL_PREFIX)
+        events = names.EVENTS_CHANNEL_PREFIX
+        patterns = [events + "*", names.PRIVATE_CHANNEL_PREFIX + "*"]
         while True:
             # Named, so an operator (or a test) can tell each process's listener apart.
             client = aioredis.Redis.from_url(self.url, client_name=listener_name())
             pubsub = client.pubsub()
+            confirmed = 0
             try:
-                await pubsub.psubscribe(names.EVENTS_CHANNEL_PREFIX + "*")
+                await pubsub.psubscribe(*patterns)
                 while True:
                     message = await pubsub.get_message(timeout=None)
                     if message is None:
                         continue
                     if message["type"] == "psubscribe":
+                        confirmed += 1
+                        if confirmed < len(patterns):
+                            continue
                         if subscribed.is_set():
                             # Back after losing Redis: events may have been missed, so
                             # every local client reconnects and replays from its seq.
                             await hub.resync_all()
                         subscribed.set()
                     elif message["type"] == "pmessage":
-                        frame = message["data"].decode()
-                        hub.enqueue(message["channel"].decode()[prefix:], seq_of(frame), frame)
+                        channel = message["channel"].decode()
+                        data = message["data"].decode()
+                        if channel.startswith(events):
+                            hub.enqueue(channel[len(events) :], seq_of(data), data)
+                        else:
+                            hub.enqueue_private(
+                                names.private_target(channel), data[1:], data[0] == "1"
+                            )
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -330,7 +359,16 @@ class LiveConnection(Protocol):
         the others)."""
         ...
 
+    def push_private(self, frame: str, close: bool) -> None:
+        """Take a private message for sending, after any public event taken before it;
+        with `close`, the socket closes once it is sent. Never waits."""
+        ...
+
     async def resync(self) -> None: ...
+
+
+# A queue item of LoopHub that is a private message, not a broadcast's public event.
+_PRIVATE = object()
 
 
 @dataclass(eq=False)
@@ -339,6 +377,10 @@ class LoopHub:
 
     loop: asyncio.AbstractEventLoop
     rooms: dict[str, set[LiveConnection]] = field(
+        default_factory=lambda: collections.defaultdict(set)
+    )
+    # (names.ATTENDEE, attendee id) or (names.HOSTS, broadcast id) -> connections
+    recipients: dict[tuple[str, int], set[LiveConnection]] = field(
         default_factory=lambda: collections.defaultdict(set)
     )
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
@@ -380,11 +422,26 @@ class LoopHub:
             if not room:
                 del self.rooms[slug]
 
+    def receive_private(self, target: tuple[str, int], connection: LiveConnection) -> None:
+        """`connection` gets the private messages for `target` from now on."""
+        self.recipients[target].add(connection)
+
+    def stop_private(self, target: tuple[str, int], connection: LiveConnection) -> None:
+        connections = self.recipients.get(target)
+        if connections is not None:
+            connections.discard(connection)
+            if not connections:
+                del self.recipients[target]
+
     def local_count(self, slug: str) -> int:
         return len(self.rooms.get(slug, ()))
 
     def enqueue(self, slug: str, seq: int, frame: str) -> None:
         self.queue.put_nowait((slug, seq, frame))
+
+    def enqueue_private(self, target: tuple[str, int], frame: str, *, close: bool) -> None:
+        # Through the same queue as public events: each page gets both in arrival order.
+        self.queue.put_nowait((_PRIVATE, target, (frame, close)))
 
     def audience_changed(self, slug: str, broadcast_id: int) -> None:
         counters.mark("audience", broadcast_id)
@@ -398,6 +455,14 @@ class LoopHub:
         # One task writes every frame, so each connection sees events in seq order.
         while True:
             slug, seq, frame = await self.queue.get()
+            if slug is _PRIVATE:
+                target, (frame, close) = seq, frame
+                for connection in list(self.recipients.get(target, ())):
+                    try:
+                        connection.push_private(frame, close)
+                    except Exception:
+                        logger.exception("could not deliver a private message")
+                continue
             for connection in list(self.rooms.get(slug, ())):
                 try:
                     connection.push_event(seq, frame)
@@ -408,13 +473,11 @@ class LoopHub:
         """`job` to run in this hub's own worker thread (with its own database
         connection), not behind the commands of thousands of viewers in the shared one:
         counts must go out on time when a crowd acts at once."""
-        from channels.db import DatabaseSyncToAsync
+        from .batching import database_call
 
         if self._housekeeper is None:
             self._housekeeper = ThreadPoolExecutor(1, thread_name_prefix="primetime-live")
-        return DatabaseSyncToAsync(
-            _giving_back_connections(job), thread_sensitive=False, executor=self._housekeeper
-        )
+        return database_call(job, thread_sensitive=False, executor=self._housekeeper)
 
     async def _flush_counters(self) -> None:
         # Counters are coalesced: at most one `audience`, `likes` or `rating` event per
@@ -460,29 +523,6 @@ class LoopHub:
         while True:
             await asyncio.sleep(settings.VIEWER_SAMPLE_SECONDS)
             await self._sample_viewers_once()
-
-
-def _giving_back_connections(job):
-    """`job`, closing this thread's database connections when it ends (a pooled one
-    goes back to its pool), whatever happened.
-
-    Django's own clean-up after a job (`close_old_connections`) first asks the
-    connection whether autocommit was restored, and that question needs the database:
-    when it cannot be asked, the connection stays open, and a housekeeping thread may
-    run no other job for a long while (in tests: ever; its event loop has gone). A
-    housekeeping job never leaves a transaction open for the next one, so it can close
-    outright. (Found in the PostgreSQL test pass: a job still running when the test
-    that started it ended, after which pytest-django refuses every use of a connection,
-    kept its connection open until the test database could not be dropped.)"""
-
-    @functools.wraps(job)
-    def run(*args, **kwargs):
-        try:
-            return job(*args, **kwargs)
-        finally:
-            connections.close_all()
-
-    return run
 
 
 class Counters:
@@ -532,13 +572,23 @@ class _Hubs:
             return hub
 
     def dispatch_threadsafe(self, slug: str, seq: int, frame: str) -> None:
+        self._call_soon(lambda hub: slug in hub.rooms, lambda hub: hub.enqueue(slug, seq, frame))
+
+    def dispatch_private_threadsafe(self, target: tuple[str, int], frame: str, close) -> None:
+        self._call_soon(
+            lambda hub: target in hub.recipients,
+            lambda hub: hub.enqueue_private(target, frame, close=close),
+        )
+
+    def _call_soon(self, wanted, call) -> None:
+        """`call(hub)` in the loop of each hub that `wanted(hub)`."""
         with self._lock:
             targets = list(self._by_loop.items())
         for loop, hub in targets:
-            if slug not in hub.rooms:
+            if not wanted(hub):
                 continue
             try:
-                loop.call_soon_threadsafe(hub.enqueue, slug, seq, frame)
+                loop.call_soon_threadsafe(call, hub)
             except RuntimeError:  # that loop has closed
                 with self._lock:
                     self._by_loop.pop(loop, None)
@@ -561,25 +611,15 @@ def bus() -> EventBus:
 
 
 def send_private(attendee_id: int, payload: dict, *, then_close: bool = False) -> None:
-    """Send an event to one attendee's open pages only, through the channel layer; with
-    `then_close`, their sockets close after it (they were removed)."""
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    async_to_sync(get_channel_layer().group_send)(
-        names.attendee_group(attendee_id),
-        {"type": "live.private", "frame": encode(payload), "close": then_close},
-    )
+    """Send an event to one attendee's open pages only; with `then_close`, their sockets
+    close after it (they were removed)."""
+    bus().send_private(names.ATTENDEE, attendee_id, encode(payload), close=then_close)
 
 
 def send_to_hosts(broadcast_id: int, payload: dict) -> None:
-    """Send an event to the open host consoles of a broadcast (hosts and co-hosts)."""
-    from asgiref.sync import async_to_sync
-    from channels.layers import get_channel_layer
-
-    async_to_sync(get_channel_layer().group_send)(
-        names.hosts_group(broadcast_id), {"type": "live.private", "frame": encode(payload)}
-    )
+    """Send an event to the open host consoles of a broadcast (hosts and co-hosts) and
+    its moderators' dashboards."""
+    bus().send_private(names.HOSTS, broadcast_id, encode(payload), close=False)
 
 
 def send_to_hosts_on_commit(broadcast_id: int, payload: dict) -> None:

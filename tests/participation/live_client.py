@@ -27,9 +27,17 @@ class LiveClient:
         self.snapshot: dict | None = None
         self.seq: int | None = None
         self.frames: list[dict] = []
+        # Frames a command passed over while waiting for its reply, in order: an event
+        # may come before the reply to the command that caused it.
+        self._unread: list[dict] = []
         self._ref = 0
 
     async def receive(self, timeout: float = 5) -> dict:
+        if self._unread:
+            return self._unread.pop(0)
+        return await self._receive_new(timeout)
+
+    async def _receive_new(self, timeout: float) -> dict:
         frame = json.loads(await self.communicator.receive_from(timeout=timeout))
         if "seq" in frame and frame["type"] != "snapshot":
             # Public events arrive in order, without gaps.
@@ -51,19 +59,23 @@ class LiveClient:
         ref = f"r{self._ref}"
         await self.communicator.send_to(text_data=json.dumps({"type": type_, "ref": ref, **fields}))
         while True:
-            frame = await self.receive()
+            frame = await self._receive_new(timeout=5)
             if frame["type"] in ("ack", "error") and frame.get("ref") == ref:
                 return frame
+            self._unread.append(frame)
 
     async def send_raw(self, text: str) -> None:
         await self.communicator.send_to(text_data=text)
 
     async def drain(self, quiet: float = 0.3) -> None:
         """Read every frame until the socket has been quiet for `quiet` seconds."""
+        self._unread.clear()
         while not await self.communicator.receive_nothing(timeout=quiet):
             await self.receive()
 
     async def nothing_more(self, timeout: float = 0.3) -> bool:
+        if self._unread:
+            return False
         return await self.communicator.receive_nothing(timeout=timeout)
 
 
