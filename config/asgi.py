@@ -8,17 +8,19 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from config.websocket import SameOriginValidator  # noqa: E402
+from config.websocket import WebsocketGate  # noqa: E402
 from leads.routing import websocket_urlpatterns as exports_patterns  # noqa: E402
-from participation.routing import websocket_urlpatterns as live_patterns  # noqa: E402
+from participation.routing import LIVE_SOCKET_PATH, live_socket  # noqa: E402
+from participation.routing import websocket_urlpatterns as staff_patterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            SameOriginValidator(AuthMiddlewareStack(URLRouter(live_patterns + exports_patterns)))
+        "websocket": WebsocketGate(
+            live=live_socket,
+            live_path=LIVE_SOCKET_PATH,
+            others=AuthMiddlewareStack(URLRouter(staff_patterns + exports_patterns)),
         ),
     }
 )

@@ -2,7 +2,14 @@
 they are, then their presence and first frames, in a few queries for a crowd; those
 that close together leave together."""
 
+import uuid
 from dataclasses import dataclass
+from importlib import import_module
+from types import SimpleNamespace
+
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth.models import AnonymousUser
 
 from . import services
 from .batching import Batcher
@@ -10,7 +17,44 @@ from .fanout import Position, bus, encode
 from .models import Attendee
 from .selectors import snapshots_for_connections
 
-identify = Batcher(services.attendees_for_connections)
+
+@dataclass(frozen=True)
+class Arrival:
+    """A live connection as it opens: its broadcast's slug and its credentials, the
+    Django session's key (people signed in) or the guest key of the watch page's cookie
+    or of the embedded widget's token (`embedded`)."""
+
+    slug: str
+    session_key: str | None
+    guest_key: uuid.UUID | None
+    embedded: bool = False
+
+
+def attendees_arriving(arrivals: list[Arrival]) -> list:
+    """Who each arriving connection is (see `services.attendees_for_connections`).
+    A session is read only when there is one: guests, nearly everyone, cost nothing
+    here. (Channels' authentication middleware looks up a user for every socket, one
+    at a time, in the database thread.)"""
+    requests = [
+        services.ConnectionRequest(
+            slug=arrival.slug,
+            user=user_of_session(arrival.session_key) if arrival.session_key else AnonymousUser(),
+            guest_key=arrival.guest_key,
+            embedded=arrival.embedded,
+        )
+        for arrival in arrivals
+    ]
+    return services.attendees_for_connections(requests)
+
+
+def user_of_session(session_key: str):
+    """The user signed in with this session, as Django's authentication has it for a
+    request (its backend, and the session's hash of the password), or AnonymousUser."""
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return auth.get_user(SimpleNamespace(session=store))
+
+
+identify = Batcher(attendees_arriving)
 
 
 @dataclass(frozen=True)

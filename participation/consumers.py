@@ -10,12 +10,11 @@ from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.contrib.auth.models import AnonymousUser
 from django.db import OperationalError
 
 from broadcasts.errors import DomainError, Forbidden
 
-from . import admissions, services
+from . import admissions
 from .batching import Batcher, database_call
 from .channels import ATTENDEE, HOSTS
 from .commands import REGISTRY, Command, CommandContext
@@ -79,15 +78,16 @@ class LiveConsumer(AsyncWebsocketConsumer):
             "command": TokenBucket(settings.LIVE_COMMAND_RATE, settings.LIVE_COMMAND_BURST),
             "signal": TokenBucket(settings.LIVE_SIGNAL_RATE, settings.LIVE_SIGNAL_BURST),
         }
-        user = self.scope.get("user") or AnonymousUser()
+        cookies = self.scope.get("cookies") or {}
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         # The embedded widget names its guest with a token from its own storage.
         widget_token = (query.get("guest") or [None])[0]
-        guest_key = guest_key_from_token(widget_token) or guest_key_from_cookies(
-            self.scope.get("cookies") or {}
-        )
-        request = services.ConnectionRequest(
-            slug=self.slug, user=user, guest_key=guest_key, embedded=widget_token is not None
+        guest_key = guest_key_from_token(widget_token) or guest_key_from_cookies(cookies)
+        request = admissions.Arrival(
+            slug=self.slug,
+            session_key=cookies.get(settings.SESSION_COOKIE_NAME),
+            guest_key=guest_key,
+            embedded=widget_token is not None,
         )
         try:
             attendee = await admissions.identify.submit(request)

@@ -302,9 +302,8 @@ class RedisEventBus:
                         if channel.startswith(events):
                             hub.enqueue(channel[len(events) :], seq_of(data), data)
                         else:
-                            hub.enqueue_private(
-                                names.private_target(channel), data[1:], data[0] == "1"
-                            )
+                            target = names.private_target(channel)
+                            hub.enqueue_private(target, data[1:], close=data[0] == "1")
             except asyncio.CancelledError:
                 raise
             except Exception:

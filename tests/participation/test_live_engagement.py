@@ -8,7 +8,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from broadcasts.models import Audience, Broadcast
-from config.websocket import SameOriginValidator
+from config.websocket import same_origin
 from participation.fanout import counters
 from participation.models import Attendee, CtaClick, Question
 from tests.factories import GuestFactory
@@ -445,11 +445,36 @@ async def test_a_socket_from_another_port_of_the_same_host_is_refused(live_broad
         (b"file://localhost", b"localhost", False),
     ],
 )
-async def test_the_same_origin_validator(origin, host, admitted):
+def test_the_same_origin_rule(origin, host, admitted):
+    headers = [(name, value) for name, value in ((b"origin", origin), (b"host", host)) if value]
+    scope = {"type": "websocket", "path": "/ws/broadcasts/x/", "headers": headers}
+    assert same_origin(scope) is admitted
+
+
+@pytest.mark.parametrize(
+    ("path", "origin", "reaches"),
+    [
+        ("/ws/broadcasts/spring-launch/", b"http://localhost", "live"),
+        ("/ws/broadcasts/spring-launch/dashboard/", b"http://localhost", "others"),
+        ("/ws/exports/", b"http://localhost", "others"),
+        ("/ws/broadcasts/spring launch/", b"http://localhost", "others"),
+        # Same origin, but not a host this server serves.
+        ("/ws/broadcasts/spring-launch/", b"http://evil.example", None),
+        # A host it serves, but a page of another port (origin) than the socket's.
+        ("/ws/exports/", b"http://localhost:9999", None),
+    ],
+)
+async def test_the_websocket_gate(path, origin, reaches):
+    from config.websocket import WebsocketGate
+    from participation.routing import LIVE_SOCKET_PATH
+
     reached = []
 
-    async def app(scope, receive, send):
-        reached.append(scope)
+    def app(name):
+        async def recorded(scope, receive, send):
+            reached.append((name, scope))
+
+        return recorded
 
     sent = []
 
@@ -460,11 +485,19 @@ async def test_the_same_origin_validator(origin, host, admitted):
     incoming = asyncio.Queue()
     for message in ({"type": "websocket.connect"}, {"type": "websocket.disconnect", "code": 1006}):
         incoming.put_nowait(message)
-    receive = incoming.get
-
-    headers = [(name, value) for name, value in ((b"origin", origin), (b"host", host)) if value]
-    scope = {"type": "websocket", "path": "/ws/broadcasts/x/", "headers": headers}
-    await asyncio.wait_for(SameOriginValidator(app)(scope, receive, send), timeout=5)
-    assert bool(reached) is admitted
-    if not admitted:
+    host = b"localhost" if origin.endswith(b":9999") else origin.split(b"//")[1]
+    headers = [(b"origin", origin), (b"host", host), (b"cookie", b"a=1; primetime_guest=xyz")]
+    scope = {"type": "websocket", "path": path, "headers": headers}
+    gate = WebsocketGate(live=app("live"), live_path=LIVE_SOCKET_PATH, others=app("others"))
+    await asyncio.wait_for(gate(scope, incoming.get, send), timeout=5)
+    if reaches is None:
+        assert reached == []
         assert [m["type"] for m in sent] == ["websocket.close"]
+        return
+    ((name, seen),) = reached
+    assert name == reaches
+    if reaches == "live":
+        assert seen["url_route"] == {"args": (), "kwargs": {"slug": "spring-launch"}}
+        assert seen["cookies"] == {"a": "1", "primetime_guest": "xyz"}
+    else:
+        assert "url_route" not in seen
