@@ -1,5 +1,6 @@
 """What the benchmarks share."""
 
+import asyncio
 import collections
 import os
 import re
@@ -11,6 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def stop_on_sigterm() -> None:
+    """A benchmark stopped with SIGTERM (`timeout`, say) unwinds as on Ctrl-C, so that
+    its `finally` blocks stop the servers it started."""
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 def ensure_database(url: str) -> None:
@@ -71,13 +80,20 @@ class Tally:
     latencies_ms: list[float] = field(default_factory=list)
     errors: collections.Counter = field(default_factory=collections.Counter)
     flows: int = 0
+    # 503 "busy for a moment" answers a tab waited out and asked again, as the page does.
+    busy_retried: int = 0
 
 
 class Tab:
     """One client: a browser tab with its own connection and cookies."""
 
-    def __init__(self, session, base: str, host_header: str, tally: Tally, *, https=True):
+    def __init__(
+        self, session, base: str, host_header: str, tally: Tally, *, https=True, patient=False
+    ):
         self.session, self.base, self.tally = session, base, tally
+        # A patient tab waits out a 503 (its Retry-After) and asks again, as our 503 page
+        # does by itself; otherwise a 503 is an error.
+        self.patient = patient
         self.cookies: dict[str, str] = {}
         # Behind the TLS proxy of a production setup, or straight to a server on http.
         self.headers = {"Host": host_header}
@@ -86,6 +102,14 @@ class Tab:
         self.origin = ("https://" if https else "http://") + host_header
 
     async def request(self, method: str, path: str, expect: int, data=None) -> str | None:
+        while True:
+            body, retry_after = await self._request(method, path, expect, data)
+            if retry_after is None:
+                return body
+            self.tally.busy_retried += 1
+            await asyncio.sleep(retry_after)
+
+    async def _request(self, method, path, expect, data) -> tuple[str | None, float | None]:
         headers = dict(self.headers)
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -99,16 +123,19 @@ class Tab:
             ) as response:
                 body = await response.read()
                 status = response.status
+                retry_after = response.headers.get("Retry-After")
                 for name, morsel in response.cookies.items():
                     self.cookies[name] = morsel.value
         except Exception as error:
             self.tally.errors[type(error).__name__] += 1
-            return None
+            return None, None
+        if status == 503 and self.patient and retry_after:
+            return None, float(retry_after)
         if status != expect:
             self.tally.errors[f"HTTP {status}"] += 1
-            return None
+            return None, None
         self.tally.latencies_ms.append((time.monotonic() - begun) * 1000)
-        return body.decode("utf-8", "replace")
+        return body.decode("utf-8", "replace"), None
 
 
 async def join_as_guest(tab: Tab, slug: str) -> bool:

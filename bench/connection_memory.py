@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from bench.common import ensure_database, free_port, machine, rss_kb  # noqa: E402
+from bench.common import ensure_database, free_port, machine, rss_kb, stop_on_sigterm  # noqa: E402
 
 # Where an allocation is counted: the innermost frame of the first of these areas.
 AREAS = [
@@ -89,6 +89,7 @@ class Server:
                 return
             except OSError:
                 if time.monotonic() > deadline:
+                    self.stop()
                     raise RuntimeError(f"server did not come up; see {log}") from None
                 time.sleep(0.2)
 
@@ -165,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--logs", default=str(ROOT / "var" / "bench-logs"))
     args = parser.parse_args(argv)
+    stop_on_sigterm()
     logs = Path(args.logs)
     logs.mkdir(parents=True, exist_ok=True)
 

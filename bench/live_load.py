@@ -50,7 +50,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from bench.common import Tab, Tally, free_port, join_as_guest, machine, percentiles, rss_kb  # noqa: E402
+from bench.common import (  # noqa: E402
+    Tab,
+    Tally,
+    free_port,
+    join_as_guest,
+    machine,
+    percentiles,
+    rss_kb,
+    stop_on_sigterm,
+)
 
 PING_SECONDS = 20  # as static/js/live.js
 SETTLE_SECONDS = 3  # for the last events and coalesced counters to land
@@ -68,6 +77,7 @@ class Viewer:
     # Through the watch page first (name form, post, page), then the socket with the
     # guest cookie; else straight to the socket with a widget token in `url`.
     watch_slug: str | None = None
+    busy_retried: int = 0  # 503s on the way in, waited out as the page does
     snapshot_seconds: float | None = None
     failed: str | None = None
     dropped: str | None = None
@@ -128,8 +138,10 @@ class ViewerClient:
 
     async def _watch_page(self, http) -> dict[str, str]:
         host = self.viewer.origin.split("://", 1)[1]
-        tab = Tab(http, self.viewer.origin, host, Tally(), https=False)
-        if not await join_as_guest(tab, self.viewer.watch_slug):
+        tab = Tab(http, self.viewer.origin, host, Tally(), https=False, patient=True)
+        joined = await join_as_guest(tab, self.viewer.watch_slug)
+        self.viewer.busy_retried = tab.tally.busy_retried
+        if not joined:
             raise RuntimeError(f"watch page: {dict(tab.tally.errors)}")
         return {"Cookie": "; ".join(f"{k}={v}" for k, v in tab.cookies.items())}
 
@@ -479,6 +491,8 @@ class Result:
     likes_in_db: int | None = None
     likes_seen_last: int | None = None
     like_frames_per_second_max: int | None = None
+    # Watch-page joins: 503 answers ("busy for a moment") waited out and asked again.
+    busy_retried: int = 0
     errors: list[str] = field(default_factory=list)
 
     def check(self) -> list[str]:
@@ -597,6 +611,7 @@ def _tally(result: Result, viewers: list[Viewer], host: Host, broadcast_id: int,
     result.connected = sum(1 for v in viewers if v.snapshot_seconds is not None)
     result.failed = sum(1 for v in viewers if v.failed)
     result.dropped = sum(1 for v in viewers if v.dropped)
+    result.busy_retried = sum(v.busy_retried for v in viewers)
     for reason in {v.failed or v.dropped for v in viewers if v.failed or v.dropped}:
         result.errors.append(f"connection: {reason}")
         if len(result.errors) > 5:
@@ -712,6 +727,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--logs", default=str(ROOT / "var" / "bench-logs"))
     args = parser.parse_args(argv)
+    stop_on_sigterm()
 
     redis_url = os.environ.get("REDIS_URL", "")
     args.viewers = args.viewers or (5000 if args.full else 200)
@@ -766,6 +782,9 @@ def main(argv: list[str] | None = None) -> int:
     print(table(results, baseline))
     print()
     print(slowest_events(([baseline] if baseline else []) + results))
+    for r in results:
+        if r.busy_retried:
+            print(f"- {r.setup}: {r.busy_retried} page answers were 503 (busy), waited out")
     problems = {r.setup: r.check() for r in ([baseline] if baseline else []) + results if r.check()}
     if args.json:
         Path(args.json).write_text(

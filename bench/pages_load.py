@@ -51,6 +51,7 @@ from bench.common import (  # noqa: E402
     join_as_guest,
     machine,
     percentiles,
+    stop_on_sigterm,
 )
 
 PAGES = ("minimal view", "static file", "landing page", "watch page", "host console")
@@ -158,8 +159,9 @@ class Watcher:
     """Samples, every 50 ms, the PostgreSQL connections the servers hold and the
     threads of each server process; keeps the highest since the last `reset`."""
 
-    def __init__(self, database_url: str | None, server_pids):
+    def __init__(self, database_url: str | None, application_name: str, server_pids):
         self.database_url = database_url
+        self.application_name = application_name
         self.server_pids = server_pids
         self.peak_connections = 0
         self.peak_threads = 0
@@ -181,7 +183,8 @@ class Watcher:
                 if connection is not None:
                     (count,) = connection.execute(
                         "SELECT count(*) FROM pg_stat_activity"
-                        " WHERE datname = current_database() AND application_name = 'primetime'"
+                        " WHERE datname = current_database() AND application_name = %s",
+                        [self.application_name],
                     ).fetchone()
                     self.peak_connections = max(self.peak_connections, count)
                 for pid in self.server_pids():
@@ -237,7 +240,11 @@ class ProductionServer:
                 command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
             )
         self.workers = workers
-        self._wait_until_up()
+        try:
+            self._wait_until_up()
+        except BaseException:
+            self.stop()
+            raise
 
     def _wait_until_up(self) -> None:
         import urllib.request
@@ -314,9 +321,16 @@ def prepare(tag: str) -> dict:
 
 
 def run(args, env: dict[str, str], target: dict) -> list[Row]:
-    server = ProductionServer(env, Path(args.logs), args.workers)
+    # The servers' sessions by a name of their own, so that only theirs are counted.
+    name = f"primetime-pages-{uuid.uuid4().hex[:6]}"
+    database_url = env["DATABASE_URL"]
+    server_env = dict(env)
+    if database_url.startswith("postgres"):
+        joiner = "&" if "?" in database_url else "?"
+        server_env["DATABASE_URL"] = f"{database_url}{joiner}application_name={name}"
+    server = ProductionServer(server_env, Path(args.logs), args.workers)
     base = f"http://127.0.0.1:{server.port}"
-    watcher = Watcher(env.get("DATABASE_URL"), server.worker_pids)
+    watcher = Watcher(database_url, name, server.worker_pids)
     clients = Clients(args.client_processes, base, f"127.0.0.1:{server.port}", target)
     rows = []
     try:
@@ -383,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--logs", default=str(ROOT / "var" / "bench-logs"))
     args = parser.parse_args(argv)
+    stop_on_sigterm()
     args.clients = [int(count) for count in args.clients.split(",")]
     args.pages = [page.strip() for page in args.pages.split(",")]
     unknown = set(args.pages) - set(PAGES)

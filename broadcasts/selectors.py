@@ -1,12 +1,64 @@
 """Reads about broadcasts that more than one edge needs."""
 
+import copy
+import threading
+import time
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
+from django.db.models.signals import post_delete, post_save
 
 from .errors import Forbidden, NotFound
 from .models import Audience, Broadcast, BroadcastState
 
 AnyUser = AbstractBaseUser | AnonymousUser
+
+# A broadcast's pages are loaded by crowds (a campaign's link, the minute it starts), and
+# reading the broadcast was most of a landing page's work: each server process reads it
+# for pages at most once a second, and forgets it as soon as it changes in this process.
+# Other processes show a change within that second; pages then follow the live socket,
+# which reads afresh, as does every decision about who may join.
+PAGE_READ_SECONDS = 1.0
+PAGE_READ_SLUGS = 1000  # more than that many broadcasts at once: start over
+
+
+class _PageBroadcasts:
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._read: dict[str, tuple[float, Broadcast]] = {}
+
+    def get(self, slug: str) -> Broadcast | None:
+        entry = self._read.get(slug)
+        if entry is None or entry[0] < time.monotonic():
+            broadcast = Broadcast.objects.select_related("host").filter(slug=slug).first()
+            if broadcast is None:
+                return None
+            with self._lock:
+                if len(self._read) >= PAGE_READ_SLUGS:
+                    self._read.clear()
+                self._read[slug] = (time.monotonic() + PAGE_READ_SECONDS, broadcast)
+        else:
+            broadcast = entry[1]
+        # Each page its own copy: views and services may set attributes on theirs.
+        return copy.copy(broadcast)
+
+    def forget(self, slug: str | None = None) -> None:
+        with self._lock:
+            if slug is None:
+                self._read.clear()
+            else:
+                self._read.pop(slug, None)
+
+
+page_broadcasts = _PageBroadcasts()
+
+
+def _forget_changed(sender, instance: Broadcast, **kwargs) -> None:
+    page_broadcasts.forget(instance.slug)
+
+
+post_save.connect(_forget_changed, sender=Broadcast, dispatch_uid="page-broadcasts")
+post_delete.connect(_forget_changed, sender=Broadcast, dispatch_uid="page-broadcasts-gone")
 
 
 def user_is_host(*, broadcast: Broadcast, user: AnyUser) -> bool:
@@ -25,10 +77,14 @@ def user_can_run(*, broadcast: Broadcast, user: AnyUser | None) -> bool:
     )
 
 
-def broadcast_announced(*, slug: str, user: AnyUser) -> Broadcast:
+def broadcast_announced(*, slug: str, user: AnyUser, for_page: bool = False) -> Broadcast:
     """A broadcast whose landing page this person may see: any but a draft, and drafts
-    to their hosts and moderators. Raises NotFound otherwise."""
-    broadcast = Broadcast.objects.select_related("host", "audience_group").filter(slug=slug).first()
+    to their hosts and moderators. Raises NotFound otherwise. `for_page`: a read of at
+    most a second ago will do (see PAGE_READ_SECONDS)."""
+    if for_page:
+        broadcast = page_broadcasts.get(slug)
+    else:
+        broadcast = Broadcast.objects.select_related("host").filter(slug=slug).first()
     if broadcast is None or (
         broadcast.state == BroadcastState.DRAFT and not user_can_run(broadcast=broadcast, user=user)
     ):
@@ -36,13 +92,13 @@ def broadcast_announced(*, slug: str, user: AnyUser) -> Broadcast:
     return broadcast
 
 
-def broadcast_for_audience(*, slug: str, user: AnyUser) -> Broadcast:
+def broadcast_for_audience(*, slug: str, user: AnyUser, for_page: bool = False) -> Broadcast:
     """The broadcast a person asks to see, if they may see it.
 
     Drafts are visible to their hosts and moderators only; the audience setting
     decides the rest. Raises NotFound or Forbidden (with a reason a page can show).
     """
-    broadcast = broadcast_announced(slug=slug, user=user)
+    broadcast = broadcast_announced(slug=slug, user=user, for_page=for_page)
     if broadcast.audience == Audience.PUBLIC or user_can_run(broadcast=broadcast, user=user):
         return broadcast
     if not user.is_authenticated:

@@ -22,7 +22,7 @@ from .selectors import broadcast_announced, broadcast_for_audience, user_is_host
 
 def _visible_broadcast(request: HttpRequest, slug: str) -> Broadcast:
     try:
-        return broadcast_announced(slug=slug, user=request.user)
+        return broadcast_announced(slug=slug, user=request.user, for_page=True)
     except NotFound:
         raise Http404("There is no such broadcast.") from None
 
@@ -62,7 +62,7 @@ def calendar(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _watchable(request: HttpRequest, slug: str) -> Broadcast | HttpResponse:
     try:
-        return broadcast_for_audience(slug=slug, user=request.user)
+        return broadcast_for_audience(slug=slug, user=request.user, for_page=True)
     except NotFound:
         raise Http404("There is no such broadcast.") from None
     except Forbidden as error:
@@ -86,12 +86,13 @@ def watch(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         form = GuestNameForm(request.POST)
         if form.is_valid():
-            key = guest_key or new_guest_key()
-            participation.attendee_join_as_guest(
-                broadcast=broadcast, guest_key=key, display_name=form.cleaned_data["display_name"]
+            attendee = participation.attendee_join_as_guest(
+                broadcast=broadcast,
+                guest_key=guest_key,
+                display_name=form.cleaned_data["display_name"],
             )
             response = redirect("broadcasts:watch", slug=slug)
-            set_guest_cookie(response, key)
+            set_guest_cookie(response, attendee.guest_key)
             return response
     elif attendee is not None and not renaming:
         return _watch_page(request, broadcast, attendee)
@@ -143,7 +144,7 @@ def embed(request: HttpRequest, slug: str) -> HttpResponse:
     frame it.
     """
     try:
-        broadcast = broadcast_for_audience(slug=slug, user=request.user)
+        broadcast = broadcast_for_audience(slug=slug, user=request.user, for_page=True)
         refusal = None
     except NotFound:
         raise Http404("There is no such broadcast.") from None

@@ -19,7 +19,7 @@ from broadcasts.models import Audience, Broadcast, BroadcastState
 from broadcasts.selectors import AnyUser, broadcast_for_audience, user_is_host
 
 from .fanout import bus, send_private
-from .models import Attendee, Role, ViewerSample
+from .models import Attendee, Role, ViewerSample, new_guest_key
 from .selectors import (
     attendee_public,
     audience_summary,
@@ -80,12 +80,18 @@ def attendee_of_user(*, broadcast: Broadcast, user: AnyUser) -> Attendee | None:
 
 
 def attendee_join_as_guest(
-    *, broadcast: Broadcast, guest_key: uuid.UUID, display_name: str
+    *, broadcast: Broadcast, guest_key: uuid.UUID | None, display_name: str
 ) -> Attendee:
-    """A guest enters a public broadcast under the name they chose (or renames themselves)."""
+    """A guest enters a public broadcast under the name they chose (or renames themselves).
+    A newcomer (no guest key yet) gets a new one, in a single INSERT: a crowd arriving at
+    the watch page is mostly newcomers."""
     if broadcast.audience != Audience.PUBLIC:
         raise Forbidden("Sign in to watch this broadcast.")
     name = clean_display_name(display_name)
+    if guest_key is None:
+        return Attendee.objects.create(
+            broadcast=broadcast, guest_key=new_guest_key(), display_name=name
+        )
     with transaction.atomic():
         attendee, created = Attendee.objects.get_or_create(
             broadcast=broadcast, guest_key=guest_key, defaults={"display_name": name}

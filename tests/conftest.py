@@ -105,3 +105,13 @@ def celery_in_process(settings):
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = saved
+
+
+@pytest.fixture(autouse=True)
+def fresh_page_reads():
+    """Pages read a broadcast at most once a second per process: ids and slugs repeat
+    between tests."""
+    from broadcasts.selectors import page_broadcasts
+
+    page_broadcasts.forget()
+    yield

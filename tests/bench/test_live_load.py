@@ -55,6 +55,43 @@ def test_two_hundred_viewers_get_every_event_in_order_and_every_like_counts_once
     assert "last viewer per event" in run.stdout
 
 
+def test_viewers_who_arrive_through_the_watch_page_get_bursts_of_events_in_order(tmp_path):
+    """The scenario of people arriving at the watch page (its name form, then the
+    socket with the guest cookie) while the host's events come several at once."""
+    viewers = 60
+    report_path = tmp_path / "load.json"
+    command = [
+        sys.executable,
+        "bench/live_load.py",
+        "--viewers",
+        str(viewers),
+        "--join",
+        "page",
+        "--events",
+        "6",
+        "--burst",
+        "3",
+        "--event-gap",
+        "0.5",
+        "--hold",
+        "1",
+        "--json",
+        str(report_path),
+        "--logs",
+        str(ARTIFACTS / "bench-logs"),
+    ]
+    run = subprocess.run(
+        command, cwd=ROOT, env=server_env(), capture_output=True, text=True, timeout=900
+    )
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    report = json.loads(report_path.read_text())
+    assert "watch page" in report["scenario"] and "groups of 3" in report["scenario"]
+    (result,) = report["results"]
+    assert (result["connected"], result["failed"], result["dropped"]) == (viewers, 0, 0)
+    assert (result["missed_events"], result["gaps"], result["out_of_order"]) == (0, 0, 0)
+    assert len(result["event_last_ms"]) == result["events"] == 6
+
+
 def test_the_slowest_events_are_named_by_their_number():
     from bench.live_load import Result, slowest_events
 

@@ -437,3 +437,78 @@ def test_avatar_escapes_its_letters(client, db):
     svg = response.content.decode()
     assert "&lt;&amp;</text>" in svg
     assert "<&" not in svg
+
+
+# --- Pages read a broadcast at most once a second per process --------------------
+
+
+def test_a_page_reads_the_broadcast_once_a_second(client, live_broadcast, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from broadcasts import selectors
+
+    client.get(f"/b/{live_broadcast.slug}/")
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(f"/b/{live_broadcast.slug}/").status_code == 200
+    assert not [q for q in queries if "broadcasts_broadcast" in q["sql"]]
+    # A second later it is read again.
+    later = selectors.time.monotonic() + selectors.PAGE_READ_SECONDS + 0.1
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: later)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(f"/b/{live_broadcast.slug}/")
+    assert [q for q in queries if "broadcasts_broadcast" in q["sql"]]
+
+
+def test_a_change_made_in_this_process_shows_at_once(client, live_broadcast, host):
+    assert "Join live" in client.get(f"/b/{live_broadcast.slug}/").content.decode()
+    services.broadcast_end(broadcast=live_broadcast, by=host)
+    page = client.get(f"/b/{live_broadcast.slug}/").content.decode()
+    assert "Join live" not in page
+    live_broadcast.refresh_from_db()
+    live_broadcast.title = "Renamed for the replay"
+    live_broadcast.save()
+    assert "Renamed for the replay" in client.get(f"/b/{live_broadcast.slug}/").content.decode()
+
+
+def test_each_page_gets_its_own_copy_of_the_broadcast(live_broadcast):
+    from broadcasts.selectors import page_broadcasts
+
+    first = page_broadcasts.get(live_broadcast.slug)
+    first.title = "changed by one page"
+    assert page_broadcasts.get(live_broadcast.slug).title == live_broadcast.title
+
+
+def test_who_may_join_is_always_read_afresh(live_broadcast):
+    """The live socket's decision does not take the pages' second-old read."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from broadcasts.errors import Forbidden
+    from broadcasts.models import Audience
+    from broadcasts.selectors import broadcast_for_audience, page_broadcasts
+
+    page_broadcasts.get(live_broadcast.slug)
+    # Changed behind this process's back (another server process, say).
+    type(live_broadcast).objects.filter(pk=live_broadcast.pk).update(audience=Audience.SIGNED_IN)
+    with pytest.raises(Forbidden):
+        broadcast_for_audience(slug=live_broadcast.slug, user=AnonymousUser())
+    # ...while a page may show the second-old read, which the socket then refuses.
+    assert broadcast_for_audience(slug=live_broadcast.slug, user=AnonymousUser(), for_page=True)
+
+
+def test_a_newcomer_on_the_watch_page_is_one_insert(client, live_broadcast):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    form = client.get(f"/b/{live_broadcast.slug}/watch/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.content.decode())
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(
+            f"/b/{live_broadcast.slug}/watch/",
+            {"display_name": "Nora", "csrfmiddlewaretoken": token.group(1)},
+        )
+    assert response.status_code == 302
+    writes = [q["sql"] for q in queries if not q["sql"].startswith("SELECT")]
+    assert len(writes) == 1 and writes[0].startswith("INSERT INTO"), writes
+    key = guest_key_from_cookies({k: v.value for k, v in response.cookies.items()})
+    assert Attendee.objects.get(guest_key=key).display_name == "Nora"

@@ -363,3 +363,31 @@ async def test_connections_are_counted_per_attendee(live_broadcast, guest):
     assert attendee.connections == 0
     assert attendee.left_at is not None
     await database_sync_to_async(services.broadcast_pause)(broadcast=live_broadcast, by=None)
+
+
+@pytest.mark.parametrize("failing", ["attendees_for_connections", "attendees_connected"])
+async def test_a_page_the_database_cannot_serve_now_is_asked_to_come_back(
+    live_broadcast, guest, monkeypatch, failing
+):
+    """No pooled connection in time (or PostgreSQL down), while identifying the page or
+    while counting it in: 1013 (try again later), which the page's socket reconnects
+    after, and nothing counted."""
+    from django.db import OperationalError
+
+    from participation import admissions
+    from tests.participation.live_client import open_communicator
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("couldn't get a connection after 10.00 sec")
+
+    monkeypatch.setattr(admissions.services, failing, refuse)
+    communicator = await open_communicator(live_broadcast.slug, guest_key=guest.guest_key)
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected  # accepted, so that the close code reaches the page
+    closed = await communicator.receive_output(timeout=5)
+    assert (closed["type"], closed["code"]) == ("websocket.close", 1013)
+    await communicator.wait(timeout=5)
+    assert (await database_sync_to_async(Attendee.objects.get)(pk=guest.pk)).connections == 0
+    from participation.fanout import hubs
+
+    assert hubs.current().local_count(live_broadcast.slug) == 0
