@@ -53,6 +53,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 from bench.common import (  # noqa: E402
     Tab,
     Tally,
+    collect_static,
     free_port,
     join_as_guest,
     machine,
@@ -762,6 +763,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not os.environ.get("DATABASE_URL"):
         env["DATABASE_URL"] = f"sqlite:///{settings.DATABASES['default']['NAME']}"
+    if args.join == "page":
+        collect_static(env)  # the watch page links to them
 
     scenario = (
         f"joining through the {'watch page' if args.join == 'page' else 'widget'},"

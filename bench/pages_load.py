@@ -46,6 +46,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 from bench.common import (  # noqa: E402
     Tab,
     Tally,
+    collect_static,
     ensure_database,
     free_port,
     join_as_guest,
@@ -423,13 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not database_url:
         env["DATABASE_URL"] = f"sqlite:///{settings.DATABASES['default']['NAME']}"
-    # As the README's production steps: the hashed, compressed static files.
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
+    collect_static(env)
     target = prepare(uuid.uuid4().hex[:8])
     # Only the servers' connections are counted: this process lets its own go.
     from django.db import connection
