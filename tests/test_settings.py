@@ -242,3 +242,58 @@ def test_the_channel_layer_is_chosen_by_setting_and_the_core_layer_gets_its_redi
     # Longer than the layer's 5 s blocking pop; more than redis-py's 100 connections.
     assert host["address"] == url and host["socket_timeout"] > 5
     assert host["max_connections"] > 100
+
+
+DATABASE_SCRIPT = (
+    "import json, config.settings as s; d = s.DATABASES['default']; "
+    "print(json.dumps([d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'], d['OPTIONS']]))"
+)
+POSTGRES_URL = "postgres://app@127.0.0.1:5432/primetime"
+
+
+def test_postgresql_connections_come_from_a_pool_per_process():
+    result = run(["-c", DATABASE_SCRIPT], DATABASE_URL=POSTGRES_URL)
+    assert result.returncode == 0, result.stderr
+    max_age, checked, options = json.loads(result.stdout)
+    assert max_age == 0 and checked is True
+    assert options["pool"] == {"min_size": 2, "max_size": 8, "timeout": 10}
+    assert options["application_name"] == "primetime"
+    sized = run(
+        ["-c", DATABASE_SCRIPT],
+        DATABASE_URL=POSTGRES_URL,
+        PRIMETIME_DB_POOL_SIZE="3",
+        PRIMETIME_DB_POOL_TIMEOUT="2",
+    )
+    assert json.loads(sized.stdout)[2]["pool"] == {"min_size": 2, "max_size": 3, "timeout": 2}
+
+
+def test_without_a_pool_connections_may_be_kept_per_thread():
+    result = run(
+        ["-c", DATABASE_SCRIPT],
+        DATABASE_URL=POSTGRES_URL,
+        PRIMETIME_DB_POOL_SIZE="0",
+        PRIMETIME_DB_CONN_MAX_AGE="60",
+    )
+    assert result.returncode == 0, result.stderr
+    max_age, _, options = json.loads(result.stdout)
+    assert max_age == 60 and "pool" not in options
+
+
+def test_a_kept_connection_with_a_pool_refuses_to_start():
+    result = import_settings(DATABASE_URL=POSTGRES_URL, PRIMETIME_DB_CONN_MAX_AGE="60")
+    assert result.returncode != 0
+    assert "PRIMETIME_DB_CONN_MAX_AGE keeps connections per thread" in result.stderr
+
+
+def test_a_bad_pool_size_refuses_to_start():
+    result = import_settings(DATABASE_URL=POSTGRES_URL, PRIMETIME_DB_POOL_SIZE="-1")
+    assert result.returncode != 0
+    assert "PRIMETIME_DB_POOL_SIZE must be at least 0" in result.stderr
+
+
+def test_production_settings_pass_the_deploy_check_with_the_pool():
+    result = run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        **production_env(DATABASE_URL=POSTGRES_URL, REDIS_URL="redis://127.0.0.1:6379/9"),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
