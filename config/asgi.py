@@ -8,7 +8,9 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
+from config.concurrency import HttpConcurrencyLimit  # noqa: E402
 from config.websocket import WebsocketGate  # noqa: E402
 from leads.routing import websocket_urlpatterns as exports_patterns  # noqa: E402
 from participation.routing import LIVE_SOCKET_PATH, live_socket  # noqa: E402
@@ -16,7 +18,7 @@ from participation.routing import websocket_urlpatterns as staff_patterns  # noq
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": HttpConcurrencyLimit(django_asgi_app, limit=settings.HTTP_CONCURRENCY),
         "websocket": WebsocketGate(
             live=live_socket,
             live_path=LIVE_SOCKET_PATH,

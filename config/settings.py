@@ -126,6 +126,9 @@ DATABASE_URL = env_str("DATABASE_URL")
 # get one within PRIMETIME_DB_POOL_TIMEOUT seconds is answered 503 (config/middleware.py).
 DB_POOL_SIZE = env_int("PRIMETIME_DB_POOL_SIZE", 8, minimum=0)
 DB_POOL_TIMEOUT = env_int("PRIMETIME_DB_POOL_TIMEOUT", 10, minimum=1)
+# Page requests of one process inside Django at once; the others wait their turn in the
+# event loop rather than each in a thread of its own (config/concurrency.py). 0: no limit.
+HTTP_CONCURRENCY = env_int("PRIMETIME_HTTP_CONCURRENCY", 16, minimum=0)
 # Without a pool (PRIMETIME_DB_POOL_SIZE=0, e.g. behind PgBouncer): seconds a
 # connection is kept for reuse by its thread.
 DB_CONN_MAX_AGE = env_int("PRIMETIME_DB_CONN_MAX_AGE", 0, minimum=0)

@@ -297,3 +297,12 @@ def test_production_settings_pass_the_deploy_check_with_the_pool():
         **production_env(DATABASE_URL=POSTGRES_URL, REDIS_URL="redis://127.0.0.1:6379/9"),
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_page_requests_inside_django_are_limited_per_process_by_setting():
+    script = "import config.settings as s; print(s.HTTP_CONCURRENCY)"
+    assert run(["-c", script]).stdout.strip() == "16"
+    assert run(["-c", script], PRIMETIME_HTTP_CONCURRENCY="0").stdout.strip() == "0"
+    refused = import_settings(PRIMETIME_HTTP_CONCURRENCY="-2")
+    assert refused.returncode != 0
+    assert "PRIMETIME_HTTP_CONCURRENCY must be at least 0" in refused.stderr
