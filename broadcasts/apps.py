@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class BroadcastsConfig(AppConfig):
     name = "broadcasts"
     verbose_name = "Broadcasts"
+
+    def ready(self):
+        from . import checks  # noqa: F401  (registers them)

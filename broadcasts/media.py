@@ -49,6 +49,17 @@ class MediaBackend(ABC):
     def check_signal(self, *, sender: Participant, recipient: Participant, kind: str) -> None:
         """Raise a domain error unless `sender` may send this signal to `recipient`."""
 
+    @abstractmethod
+    def deliver(self, *, broadcast_id: int, sender: int, recipient: int, data: dict, stage):
+        """Carry a checked signal: relayed to the recipient's pages (mesh), or returned
+        to run on the sender's connection (an SFU). `stage()` lists who is on stage."""
+
+    def left_stage(self, *, broadcast_id: int, attendee_id: int) -> None:  # noqa: B027 (optional)
+        """After commit, when someone is no longer on stage: stop what they send."""
+
+    def ended(self, *, broadcast_id: int) -> None:  # noqa: B027 (optional)
+        """After commit, when the broadcast ends: free its media resources."""
+
 
 class MeshBackend(MediaBackend):
     """Every stage member sends straight to every viewer's browser; no media server.
@@ -95,8 +106,73 @@ class MeshBackend(MediaBackend):
         if kind == "request" and not self.has_room(sender):
             raise Conflict(self.full_message())
 
+    def deliver(self, *, broadcast_id: int, sender: int, recipient: int, data: dict, stage):
+        from participation.fanout import send_private
 
-BACKENDS = {"mesh": lambda: MeshBackend(settings.MESH_MAX_VIEWERS)}
+        send_private(recipient, {"type": "rtc.signal", "from": sender, "data": data})
+
+
+class JanusBackend(MediaBackend):
+    """The Janus VideoRoom SFU: stage members publish once, viewers subscribe
+    (broadcasts/janus/). Any number of viewers; Janus's capacity is the limit."""
+
+    name = "janus"
+
+    def session(self, *, participant: Participant) -> dict:
+        return {
+            "backend": self.name,
+            "ice_servers": ice_servers(),
+            "publish": participant.on_stage,
+            "receive": "stage",
+            "offer_timeout_ms": settings.MEDIA_OFFER_TIMEOUT_MS,
+            "allowed": True,
+            "message": "",
+        }
+
+    def check_signal(self, *, sender: Participant, recipient: Participant, kind: str) -> None:
+        if sender.id == recipient.id:
+            # Signalling with "yourself" is publishing your own feed to the SFU.
+            if not sender.on_stage:
+                raise Forbidden("Only people on stage send video.")
+            if kind not in ("offer", "candidate", "bye"):
+                raise Forbidden("A publisher sends its offer, candidates and bye.")
+            return
+        if not recipient.on_stage:
+            raise Forbidden("Video comes from the people on stage.")
+        if kind == "offer":
+            raise Forbidden("Only the media server offers video to a viewer.")
+
+    def deliver(self, *, broadcast_id: int, sender: int, recipient: int, data: dict, stage):
+        from .janus.peers import SfuSignal
+        from .janus.rooms import publisher_token, room_id
+
+        room = room_id(broadcast_id)
+        publishing = sender == recipient and data["kind"] == "offer"
+        return SfuSignal(
+            kind=data["kind"],
+            pc=data["pc"],
+            sender=sender,
+            feed=recipient,
+            room=room,
+            data=data,
+            stage_tokens=tuple(publisher_token(room, a) for a in stage()) if publishing else (),
+        )
+
+    def left_stage(self, *, broadcast_id: int, attendee_id: int) -> None:
+        from .janus.rooms import revoke_now
+
+        revoke_now(broadcast_id, attendee_id)
+
+    def ended(self, *, broadcast_id: int) -> None:
+        from .janus.rooms import destroy_now
+
+        destroy_now(broadcast_id)
+
+
+BACKENDS = {
+    "mesh": lambda: MeshBackend(settings.MESH_MAX_VIEWERS),
+    "janus": JanusBackend,
+}
 
 
 def media_backend() -> MediaBackend:

@@ -13,6 +13,7 @@ from participation.stage import stage_clear_for_end
 
 from .audit import audit_record
 from .errors import Conflict, Forbidden, InvalidInput
+from .media import media_backend
 from .models import Broadcast, BroadcastState, BroadcastTransition
 from .selectors import AnyUser, broadcast_public_data, user_can_run
 
@@ -89,6 +90,8 @@ def _transition(
             stage_clear_for_end(broadcast=locked)
             # The post-session lead export queues itself.
             transaction.on_commit(lambda: export_post_session(broadcast_id=locked.pk))
+            # An SFU room closes every peer connection of the broadcast.
+            transaction.on_commit(lambda: media_backend().ended(broadcast_id=locked.pk))
         BroadcastTransition.objects.create(
             broadcast=locked,
             from_state=from_state,

@@ -1,4 +1,5 @@
 import gc
+import logging
 import os
 
 from django.core.asgi import get_asgi_application
@@ -15,6 +16,20 @@ from config.websocket import WebsocketGate  # noqa: E402
 from leads.routing import websocket_urlpatterns as exports_patterns  # noqa: E402
 from participation.routing import LIVE_SOCKET_PATH, live_socket  # noqa: E402
 from participation.routing import websocket_urlpatterns as staff_patterns  # noqa: E402
+
+if settings.MEDIA_BACKEND == "janus":
+    # Refuse to serve video that cannot work; a Janus that is merely not up yet is
+    # waited for (pages say video is reconnecting until it answers).
+    from broadcasts.janus.process import janus_problem
+
+    _problem = janus_problem()
+    if _problem is not None:
+        _level, _message = _problem
+        if _level == "error":
+            from django.core.exceptions import ImproperlyConfigured
+
+            raise ImproperlyConfigured(_message)
+        logging.getLogger("broadcasts").warning(_message)
 
 application = ProtocolTypeRouter(
     {

@@ -268,10 +268,33 @@ MESH_MAX_VIEWERS = env_int("PRIMETIME_MESH_MAX_VIEWERS", 25, minimum=1)
 # How long a viewer waits for a sender's offer before asking again (a few tries, then
 # the viewer is told video cannot be reached).
 MEDIA_OFFER_TIMEOUT_MS = env_int("PRIMETIME_MEDIA_OFFER_TIMEOUT_MS", 8000, minimum=500)
-JANUS_URL = env_str("JANUS_URL")
-if MEDIA_BACKEND == "janus":
-    # The Janus VideoRoom backend is a later step (broadcasts/media.py has the interface).
-    raise ImproperlyConfigured("MEDIA_BACKEND=janus is not available yet; use mesh")
+# The Janus SFU (MEDIA_BACKEND=janus). Its APIs stay private (loopback or a private
+# network): only the server processes talk to them; browsers reach Janus for media only.
+JANUS_URL = env_str("JANUS_URL", "ws://127.0.0.1:8188")
+JANUS_ADMIN_URL = env_str("JANUS_ADMIN_URL", "ws://127.0.0.1:7188")
+for _name, _url in (("JANUS_URL", JANUS_URL), ("JANUS_ADMIN_URL", JANUS_ADMIN_URL)):
+    if not re.fullmatch(r"wss?://[^/\s]+(/\S*)?", _url):
+        raise ImproperlyConfigured(f"{_name} must be a ws:// or wss:// URL; got {_url!r}")
+# The secret Janus's APIs require (our rendered config and our client both use it).
+# Unset: derived from DJANGO_SECRET_KEY, which is enough when `manage.py janus` runs
+# Janus with that config; set it when Janus is configured by other means.
+JANUS_SECRET = env_str("JANUS_SECRET")
+# The address Janus gathers its ICE candidates on (the box's own address; tests:
+# 127.0.0.2 on a veth, as Janus skips loopback interfaces). Empty: every interface.
+JANUS_MEDIA_IP = env_str("JANUS_MEDIA_IP")
+# Behind a 1:1 NAT (a cloud VM): the public address that maps to JANUS_MEDIA_IP.
+JANUS_PUBLIC_IP = env_str("JANUS_PUBLIC_IP")
+JANUS_RTP_PORTS = env_str("JANUS_RTP_PORTS", "20000-20999")
+_ports = re.fullmatch(r"(\d+)-(\d+)", JANUS_RTP_PORTS)
+if not _ports or not 1024 <= int(_ports[1]) < int(_ports[2]) <= 65535:
+    raise ImproperlyConfigured(
+        f"JANUS_RTP_PORTS must be a range like 20000-20999 above 1023; got {JANUS_RTP_PORTS!r}"
+    )
+# Janus's media threads; one per core cut its CPU per relayed packet 2-4x here.
+JANUS_EVENT_LOOPS = env_int("JANUS_EVENT_LOOPS", os.cpu_count() or 1, minimum=1)
+JANUS_BINARY = env_str("JANUS_BINARY", "janus")
+# Where `manage.py janus` writes the configuration it runs Janus with.
+JANUS_CONFIG_DIR = Path(env_str("JANUS_CONFIG_DIR", str(BASE_DIR / "var" / "janus")))
 # Comma-separated STUN/TURN URLs; TURN credentials are shared by all of them.
 ICE_SERVER_URLS = env_list("PRIMETIME_ICE_URLS", [])
 ICE_USERNAME = env_str("PRIMETIME_ICE_USERNAME")

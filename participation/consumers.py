@@ -1,6 +1,7 @@
 """The live socket: one consumer per open page (DESIGN section 4)."""
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections import defaultdict
@@ -22,6 +23,7 @@ from .fanout import encode, hubs, start_eagerly
 from .guests import guest_key_from_cookies, guest_key_from_token
 from .models import Attendee, Role
 from .ratelimit import TokenBucket
+from .services import media_publisher_ready
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # What this page gets private messages for: (ATTENDEE, id), (HOSTS, broadcast id).
     private_targets: tuple[tuple[str, int], ...] = ()
     closed_by_us = False
+    peers = None  # its SFU peer connections (broadcasts/janus/peers.py), if any
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -219,6 +222,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.hub.stop_private(target, self)
 
     async def disconnect(self, code: int) -> None:
+        if self.peers is not None:
+            await self.peers.close()
         if self.attendee is None:
             return
         self._leave_room()
@@ -263,6 +268,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
                 result = await database_call(self._run)(command, data)
             else:
                 result = command.handler(None, data)
+            if callable(getattr(result, "run_on_loop", None)):
+                # Its second half, on this connection (an SFU's signalling with Janus).
+                result = await result.run_on_loop(self)
         except DomainError as error:
             await self._error(ref, error.code, error.message, details=error.details)
             return
@@ -271,6 +279,23 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self._error(ref, "conflict", "Something went wrong on our side; try again.")
             return
         await self.send(text_data=encode({"type": "ack", "ref": ref, **(result or {})}))
+
+    def media_peers(self):
+        """This page's peer connections with the SFU, made on its first signal."""
+        if self.peers is None:
+            from broadcasts.janus.peers import PagePeers
+
+            self.peers = PagePeers(
+                push=lambda frame: self.push_private(encode(frame), False),
+                on_published=self._announce_media,
+            )
+        return self.peers
+
+    def _announce_media(self) -> None:
+        # Viewers subscribe to this page's feed now that Janus has it.
+        attendee_pk = self.attendee.pk if self.attendee else None
+        if attendee_pk is not None:
+            asyncio.get_running_loop().create_task(database_call(_media_ready)(attendee_pk))
 
     def _run(self, command, data: dict) -> dict | None:
         # Fresh from the database: a role may have changed since the page opened.
@@ -286,6 +311,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if details:
             frame["details"] = details
         await self.send(text_data=encode(frame))
+
+
+def _media_ready(attendee_pk: int) -> None:
+    attendee = Attendee.objects.select_related("broadcast").get(pk=attendee_pk)
+    with contextlib.suppress(DomainError):  # ended meanwhile: nobody to tell
+        media_publisher_ready(broadcast=attendee.broadcast, attendee=attendee)
 
 
 def _run_batch(items: list[tuple[int, Command, dict]]) -> list:

@@ -48,8 +48,9 @@ class RtcSignalFields(serializers.Serializer):
 
 
 @live_command("rtc.signal", fields=RtcSignalFields, rate="signal")
-def rtc_signal(context: CommandContext, data: dict) -> None:
-    services.rtc_signal_send(
+def rtc_signal(context: CommandContext, data: dict):
+    # On an SFU, what comes back runs next on the sender's connection (the consumer).
+    return services.rtc_signal_send(
         broadcast=context.broadcast, sender=context.attendee, to=data["to"], data=data["data"]
     )
 

@@ -18,9 +18,10 @@ from broadcasts.media import media_backend
 from broadcasts.models import Audience, Broadcast, BroadcastState
 from broadcasts.selectors import AnyUser, broadcast_for_audience, user_is_host
 
-from .fanout import bus, send_private
+from .fanout import bus
 from .models import Attendee, Role, ViewerSample, new_guest_key
 from .selectors import (
+    STAGE_ROLES,
     attendee_public,
     audience_summary,
     likes_count,
@@ -345,21 +346,33 @@ def counter_publish(*, kind: str, broadcast_id: int) -> bool:
     return True
 
 
-def rtc_signal_send(*, broadcast: Broadcast, sender: Attendee, to: int, data: dict) -> None:
+def rtc_signal_send(*, broadcast: Broadcast, sender: Attendee, to: int, data: dict):
     """Relay WebRTC signalling (a request, offer, answer, ICE candidate or bye) to one
-    peer of the same broadcast, as the media backend allows. Media never passes here."""
+    peer of the same broadcast, as the media backend allows; an SFU backend returns
+    what its part on the sender's connection does. Media never passes here."""
     recipient = Attendee.objects.filter(pk=to, broadcast_id=broadcast.pk).first()
     if recipient is None:
         raise NotFound("There is no such person in this broadcast.")
     kind = data["kind"]
     if kind == "request" and broadcast.state not in (BroadcastState.LIVE, BroadcastState.PAUSED):
         raise Conflict("The broadcast is not live.")
-    media_backend().check_signal(
+    backend = media_backend()
+    backend.check_signal(
         sender=media_participant(sender, with_rank=kind == "request"),
         recipient=media_participant(recipient),
         kind=kind,
     )
-    send_private(recipient.pk, {"type": "rtc.signal", "from": sender.pk, "data": data})
+    return backend.deliver(
+        broadcast_id=broadcast.pk,
+        sender=sender.pk,
+        recipient=recipient.pk,
+        data=data,
+        stage=lambda: list(
+            Attendee.objects.filter(broadcast_id=broadcast.pk, role__in=STAGE_ROLES).values_list(
+                "pk", flat=True
+            )
+        ),
+    )
 
 
 def media_publisher_ready(*, broadcast: Broadcast, attendee: Attendee) -> None:

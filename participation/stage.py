@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from broadcasts.audit import audit_record
 from broadcasts.errors import Conflict, Forbidden, NotFound
+from broadcasts.media import media_backend
 from broadcasts.models import Broadcast, BroadcastState
 from broadcasts.selectors import AnyUser, user_can_run
 
@@ -291,6 +292,12 @@ def _off_stage(broadcast: Broadcast, request: SpeakRequest, action: str, *, by) 
     _move(request, action, by=by, seat=None, off_stage_at=timezone.now())
     _set_role(request.attendee, Role.VIEWER)
     publish_stage(broadcast)
+    # On an SFU: their right to publish goes, and their participant is kicked, so that
+    # a modified page cannot keep sending.
+    broadcast_id, attendee_id = broadcast.pk, request.attendee_id
+    transaction.on_commit(
+        lambda: media_backend().left_stage(broadcast_id=broadcast_id, attendee_id=attendee_id)
+    )
 
 
 def stage_invite(*, broadcast: Broadcast, attendee_id: int, by: AnyUser | None) -> SpeakRequest:

@@ -61,14 +61,14 @@ class Server:
 
 
 @contextlib.contextmanager
-def quickstart(tmp_path: Path, db_path: Path, *, password: str | None, name: str):
+def quickstart(tmp_path: Path, db_path: Path, *, password: str | None, name: str, **env: str):
     port = free_port()
     log = tmp_path / f"{name}.log"
     with log.open("w") as sink:
         process = subprocess.Popen(
             [sys.executable, "manage.py", "quickstart", "--addrport", f"127.0.0.1:{port}"],
             cwd=PROJECT,
-            env=clean_env(db_path, password),
+            env=clean_env(db_path, password) | env,
             stdout=sink,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -219,3 +219,50 @@ def test_quickstart_no_serve_prepares_and_exits(tmp_path):
     assert "username host, password Another-demo-pass-7" in second.stdout
     assert check_password(db_path, "Another-demo-pass-7")
     assert not check_password(db_path, generated)
+
+
+def answers(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_quickstart_on_janus_runs_janus_for_its_session_and_stops_it(tmp_path):
+    api, admin = free_port(), free_port()
+    env = {
+        "MEDIA_BACKEND": "janus",
+        "JANUS_URL": f"ws://127.0.0.1:{api}",
+        "JANUS_ADMIN_URL": f"ws://127.0.0.1:{admin}",
+        "JANUS_CONFIG_DIR": str(tmp_path / "janus"),
+        "JANUS_RTP_PORTS": "42000-42099",
+    }
+    with quickstart(tmp_path, tmp_path / "sfu.sqlite3", password=None, name="sfu", **env) as server:
+        assert f"Janus:         started at ws://127.0.0.1:{api}" in server.output()
+        assert answers(api) and answers(admin)
+        status, _, _ = get(server.base + "/b/demo/watch/")
+        assert status == 200
+        config = (tmp_path / "janus" / "janus.transport.websockets.jcfg").read_text()
+        assert 'ws_ip = "127.0.0.1"' in config and f"ws_port = {api}" in config
+    assert not answers(api), "Janus was stopped with quickstart"
+
+
+def test_janus_neither_running_nor_installed_is_a_clear_start_up_error(tmp_path):
+    env = clean_env(tmp_path / "none.sqlite3") | {
+        "MEDIA_BACKEND": "janus",
+        "JANUS_URL": f"ws://127.0.0.1:{free_port()}",
+        "JANUS_ADMIN_URL": f"ws://127.0.0.1:{free_port()}",
+        "JANUS_BINARY": "/nonexistent/janus",
+    }
+    for command in (["manage.py", "check"], ["-c", "import config.asgi"]):
+        result = subprocess.run(
+            [sys.executable, *command],
+            cwd=PROJECT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode != 0
+        assert "no Janus answers at" in result.stderr
+        assert "none is installed" in result.stderr

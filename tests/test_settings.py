@@ -208,10 +208,40 @@ def test_an_unknown_media_backend_refuses_to_start():
     assert "MEDIA_BACKEND must be 'mesh' or 'janus'; got 'bogus'" in result.stderr
 
 
-def test_janus_is_refused_until_its_backend_exists():
-    result = import_settings(MEDIA_BACKEND="janus", JANUS_URL="http://127.0.0.1:8088/janus")
+JANUS_SCRIPT = (
+    "import json, config.settings as s; print(json.dumps([s.MEDIA_BACKEND, s.JANUS_URL, "
+    "s.JANUS_ADMIN_URL, s.JANUS_RTP_PORTS, s.JANUS_MEDIA_IP, s.JANUS_EVENT_LOOPS > 0]))"
+)
+
+
+def test_janus_settings_default_to_loopback():
+    result = run(["-c", JANUS_SCRIPT], MEDIA_BACKEND="janus")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        "janus",
+        "ws://127.0.0.1:8188",
+        "ws://127.0.0.1:7188",
+        "20000-20999",
+        "",
+        True,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("JANUS_URL", "http://127.0.0.1:8088/janus", "JANUS_URL must be a ws:// or wss:// URL"),
+        ("JANUS_ADMIN_URL", "127.0.0.1:7188", "JANUS_ADMIN_URL must be a ws:// or wss:// URL"),
+        ("JANUS_RTP_PORTS", "20000", "JANUS_RTP_PORTS must be a range like 20000-20999"),
+        ("JANUS_RTP_PORTS", "30000-20000", "JANUS_RTP_PORTS must be a range like 20000-20999"),
+        ("JANUS_RTP_PORTS", "80-2000", "JANUS_RTP_PORTS must be a range like 20000-20999"),
+        ("JANUS_EVENT_LOOPS", "0", "JANUS_EVENT_LOOPS must be at least 1"),
+    ],
+)
+def test_bad_janus_settings_refuse_to_start(name, value, message):
+    result = import_settings(MEDIA_BACKEND="janus", **{name: value})
     assert result.returncode != 0
-    assert "MEDIA_BACKEND=janus is not available yet" in result.stderr
+    assert message in result.stderr
 
 
 def test_a_bad_database_url_refuses_to_start():

@@ -1,6 +1,7 @@
 import { Engagement } from './engage.js';
 import { LiveSocket } from './live.js';
-import { MeshPublisher, routeSignal } from './mesh.js';
+import { routeSignal } from './mesh.js';
+import { makePublisher } from './sfu.js';
 import { StageMedia, StageReceiver } from './stage.js';
 import { applyEvent, fromSnapshot } from './state.js';
 import { canShareScreen, Studio } from './studio.js';
@@ -16,6 +17,7 @@ let publisher = null;
 let receiver = null; // the speakers' (and co-hosts') video
 let announced = false;
 let sendingTo = 0;
+let sfuState = ''; // on an SFU: connecting, connected or reconnecting
 
 // Which buttons each state offers (the server's transition table has the last word).
 const OFFERS = {
@@ -72,9 +74,22 @@ function renderStudio() {
   if (state) stageMedia.attach(state.me.id, studio.preview, { local: true });
 }
 
+const SFU_STATUS = {
+  connecting: 'Connecting to the media server…',
+  reconnecting: 'Video is reconnecting to the media server…',
+};
+
 function renderReach() {
   const reach = bound(root, 'media-reach');
   const media = state.media;
+  if (media.backend === 'janus') {
+    const online = state.audience?.count || 0;
+    const sent = sfuState === 'connected'
+      ? `Sending one stream to the media server, which relays it to everyone watching (${online} online).`
+      : SFU_STATUS[sfuState] || '';
+    reach.textContent = running() ? sent : 'Media server (SFU): your browser sends one stream, whatever the audience.';
+    return;
+  }
   const limit = media.backend === 'mesh'
     ? `Mesh mode: your browser sends video to each viewer directly, up to ${plural(media.max_viewers, 'viewer')}.`
     : '';
@@ -194,10 +209,13 @@ function syncMedia({ reconnect = [] } = {}) {
   receiver = receiver || new StageReceiver(socket, stageMedia, state.media);
   receiver.follow(state, { reconnect });
   if (!publisher) {
-    publisher = new MeshPublisher(socket, {
-      iceServers: state.media.ice_servers,
+    publisher = makePublisher(socket, state.media, state.me.id, {
       onPeersChange(count) {
         sendingTo = count;
+        if (state) renderReach();
+      },
+      onState(mediaState) {
+        sfuState = mediaState;
         if (state) renderReach();
       },
     });
@@ -206,13 +224,14 @@ function syncMedia({ reconnect = [] } = {}) {
   }
   const current = state.broadcast.state;
   publisher.setSending(current === 'live');
+  publisher.follow(running());
   if (current === 'ended') {
     publisher.closeAll();
     studio.stop();
     stageMedia.clear();
   }
   // After a reload, tell viewers this console sends again so they reconnect at once.
-  if (!announced && running()) {
+  if (!announced && running() && publisher.announces) {
     announced = true;
     socket.send('media.ready').catch(() => {});
   }

@@ -32,7 +32,13 @@ export class MeshPublisher {
     this.tracks = { audio: null, video: null };
     this.stream = new MediaStream(); // groups audio and video on the receiving side
     this.sending = false;
+    // After a reload, the page tells viewers to connect to it again (media.ready); on
+    // an SFU the server does, once Janus has the stream.
+    this.announces = true;
   }
+
+  // A mesh publisher waits for viewers' requests: nothing to start or stop.
+  follow() {}
 
   // What each sender carries: the current track while live, nothing while paused.
   // replaceTrack(null) stops RTP altogether, unlike a disabled track (black frames).
@@ -212,11 +218,13 @@ export class MeshReceiver {
     });
   }
 
-  close(publisherId) {
+  close(publisherId, { tell = true } = {}) {
     const peer = this.peers.get(publisherId);
     if (!peer) return;
     this.peers.delete(publisherId);
     clearTimeout(peer.timer);
+    // The sender (or the SFU's handle for this connection) lets go at once.
+    if (tell && peer.pc.connectionState !== 'closed') this.signal(publisherId, { kind: 'bye', pc: peer.pcId });
     peer.pc.close();
   }
 
@@ -227,9 +235,6 @@ export class MeshReceiver {
   // Leaving the page: tell each sender, so it stops uploading to us at once instead
   // of noticing a dead connection half a minute later.
   leave() {
-    for (const [publisherId, peer] of this.peers) {
-      this.signal(publisherId, { kind: 'bye', pc: peer.pcId });
-    }
     this.closeAll();
   }
 }

@@ -2,7 +2,8 @@ import { startCountdowns } from './countdown.js';
 import { Engagement } from './engage.js';
 import { LeadForm } from './leadform.js';
 import { LiveSocket } from './live.js';
-import { MeshPublisher, routeSignal } from './mesh.js';
+import { routeSignal } from './mesh.js';
+import { makePublisher } from './sfu.js';
 import { StageMedia, StageReceiver } from './stage.js';
 import { applyEvent, fromSnapshot } from './state.js';
 import { Studio } from './studio.js';
@@ -78,7 +79,7 @@ function syncMedia({ reconnect = [] } = {}) {
 function syncSpeaking() {
   const speaking = running() && onStage() && state.me.role === 'speaker';
   if (speaking && !publisher) {
-    publisher = new MeshPublisher(socket, { iceServers: state.media.ice_servers });
+    publisher = makePublisher(socket, state.media, state.me.id);
     studio = new Studio({
       onTrack: (kind, track) => publisher?.setTrack(kind, track),
       onChange: () => {
@@ -100,7 +101,10 @@ function syncSpeaking() {
     stageMedia.detach(state.me.id);
     bound(root, 'media-problem').hidden = true;
   }
-  if (publisher) publisher.setSending(state.broadcast.state === 'live');
+  if (publisher) {
+    publisher.setSending(state.broadcast.state === 'live');
+    publisher.follow(speaking);
+  }
 }
 
 async function command(type, fields = {}) {
@@ -174,7 +178,7 @@ const socket = new LiveSocket(root.dataset.livePath, {
     render();
     syncMedia();
     // A speaker whose page reloads: tell the others to connect to this page again.
-    if (firstSnapshot && publisher) socket.send('media.ready').catch(() => {});
+    if (firstSnapshot && publisher?.announces) socket.send('media.ready').catch(() => {});
     firstSnapshot = false;
   },
   onEvent(event) {

@@ -2,6 +2,7 @@ import shutil
 
 import pytest
 
+from tests.janus import running_janus
 from tests.servers import ARTIFACTS, running_server
 
 CHROMIUM = "/usr/bin/chromium"
@@ -13,6 +14,10 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # Janus's candidates are on 127.0.0.2 (tests/janus.py): let WebRTC use loopback, and
+    # give host candidates as addresses rather than .local names.
+    "--allow-loopback-in-peer-connection",
+    "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
 
 
@@ -63,6 +68,22 @@ def browser(playwright):
 def server(transactional_db):
     """A daphne process serving pages and WebSockets against this test's database."""
     with running_server("daphne") as base:
+        yield base
+
+
+@pytest.fixture(scope="session")
+def janus():
+    """Janus with our configuration on free loopback ports, for the whole session;
+    (the environment a server needs to use it, the Janus process)."""
+    with running_janus() as (env, process):
+        yield env, process
+
+
+@pytest.fixture
+def sfu_server(transactional_db, janus):
+    """A daphne process on the Janus backend."""
+    env, _ = janus
+    with running_server("daphne", **env) as base:
         yield base
 
 

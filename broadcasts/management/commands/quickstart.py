@@ -1,11 +1,13 @@
 import os
 import secrets
 from datetime import timedelta
+from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from broadcasts.models import Broadcast
@@ -36,8 +38,33 @@ class Command(BaseCommand):
             f"  Host console:  {base}/b/{DEMO_SLUG}/host/\n"
             f"  Admin:         {base}/admin/\n"
         )
-        if not no_serve:
+        if no_serve:
+            return
+        janus = self._janus()
+        try:
             call_command("runserver", addrport, use_reloader=False, skip_checks=True)
+        finally:
+            if janus is not None:
+                janus.stop()
+                self.stdout.write("Janus stopped.")
+
+    def _janus(self):
+        """With MEDIA_BACKEND=janus and no Janus answering: run one for this session."""
+        if settings.MEDIA_BACKEND != "janus":
+            return None
+        from broadcasts.janus.config import JanusNotInstalled
+        from broadcasts.janus.process import JanusProcess, janus_answers
+
+        if janus_answers():
+            self.stdout.write(f"  Janus:         answering at {settings.JANUS_URL}\n")
+            return None
+        log = Path(settings.JANUS_CONFIG_DIR).parent / "janus.log"
+        try:
+            janus = JanusProcess(log_path=log).start()
+        except (JanusNotInstalled, RuntimeError) as error:
+            raise CommandError(f"MEDIA_BACKEND=janus: {error}") from None
+        self.stdout.write(f"  Janus:         started at {settings.JANUS_URL} (log: {log})\n")
+        return janus
 
     def _demo_host(self) -> str:
         User = get_user_model()

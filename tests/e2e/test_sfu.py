@@ -1,0 +1,86 @@
+"""Live video through the Janus SFU, in real Chromium with the fake camera."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from broadcasts import services
+from tests.e2e.helpers import (
+    OPEN_PEERS,
+    expect_host_video,
+    join_as_guest,
+    open_console,
+    receiving,
+    still,
+    wait_for,
+)
+from tests.factories import BroadcastFactory, UserFactory
+
+# Peer connections of this page that send video, by getStats().
+SENDING_VIDEO_PEERS = """async () => {
+  let count = 0;
+  for (const pc of window.__pcs) {
+    if (pc.connectionState === 'closed') continue;
+    const stats = await pc.getStats();
+    for (const report of stats.values()) {
+      if (report.type === 'outbound-rtp' && report.kind === 'video' && report.bytesSent > 0) {
+        count += 1;
+        break;
+      }
+    }
+  }
+  return count;
+}"""
+
+
+def test_the_host_sends_one_stream_to_the_sfu_whatever_the_audience(sfu_server, new_page):
+    host = UserFactory(username="sana", first_name="Sana", last_name="Host")
+    broadcast = BroadcastFactory(host=host, slug="sfu", title="SFU launch")
+    services.broadcast_schedule(
+        broadcast=broadcast, by=host, scheduled_start=timezone.now() + timedelta(minutes=5)
+    )
+    console = open_console(new_page, sfu_server, "sana", "sfu")
+    expect(console.get_by_text("your browser sends one stream")).to_be_visible()
+    viewers = [join_as_guest(new_page, sfu_server, "sfu", f"Viewer {n}") for n in range(3)]
+
+    console.get_by_role("button", name="Go live").click()
+    for viewer in viewers:
+        expect_host_video(viewer, "Sana Host")
+    expect(console.get_by_text("Sending one stream to the media server")).to_be_visible()
+    assert console.evaluate(SENDING_VIDEO_PEERS) == 1
+
+    console.get_by_role("button", name="Pause").click()
+    for viewer in viewers:
+        expect(viewer.locator("#paused-overlay")).to_be_visible()
+    for viewer in viewers:
+        assert still(viewer), "video bytes kept flowing while paused"
+    console.get_by_role("button", name="Resume").click()
+    for viewer in viewers:
+        wait_for(lambda viewer=viewer: receiving(viewer))
+
+    console.get_by_role("button", name="End broadcast").click()
+    for page in [*viewers, console]:
+        wait_for(lambda page=page: page.evaluate(OPEN_PEERS) == 0)
+
+
+def test_video_comes_back_by_itself_after_janus_restarts(sfu_server, janus, new_page):
+    host = UserFactory(username="ravi", first_name="Ravi", last_name="Host")
+    broadcast = BroadcastFactory(host=host, slug="restart", title="Restart")
+    services.broadcast_start(broadcast=broadcast, by=host)
+    console = open_console(new_page, sfu_server, "ravi", "restart")
+    viewer = join_as_guest(new_page, sfu_server, "restart", "Steady Viewer")
+    expect_host_video(viewer, "Ravi Host")
+
+    _, process = janus
+    process.stop()
+    process.start()
+    # Nobody clicks: the server makes the room again, the console republishes, the
+    # viewer subscribes again.
+    expect(console.get_by_text("Sending one stream to the media server")).to_be_visible(
+        timeout=30000
+    )
+    wait_for(lambda: receiving(viewer), timeout=30)
+    # The live socket kept working meanwhile.
+    viewer.get_by_role("button", name="Like").click()
+    expect(viewer.get_by_role("button", name="Like")).to_have_attribute("aria-pressed", "true")

@@ -1,0 +1,62 @@
+"""Janus for tests: a veth carrying 127.0.0.2 (Janus skips loopback interfaces when it
+gathers ICE candidates), and Janus on free loopback ports with our configuration."""
+
+import contextlib
+import subprocess
+
+from django.test import override_settings
+
+from broadcasts.janus.process import JanusProcess
+from tests.servers import ARTIFACTS, free_port
+
+MEDIA_IP = "127.0.0.2"
+VETH = "ptj0"
+
+
+def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+    return subprocess.run(["ip", *args], capture_output=True, text=True, check=check)
+
+
+@contextlib.contextmanager
+def media_interface():
+    """127.0.0.2 on a veth of its own, removed afterwards (if we made it)."""
+    if MEDIA_IP in _ip("-4", "addr", "show", "dev", VETH, check=False).stdout:
+        yield MEDIA_IP
+        return
+    _ip("link", "add", VETH, "type", "veth", "peer", "name", "ptj1")
+    try:
+        _ip("addr", "add", f"{MEDIA_IP}/32", "dev", VETH)
+        _ip("link", "set", VETH, "up")
+        _ip("link", "set", "ptj1", "up")
+        yield MEDIA_IP
+    finally:
+        _ip("link", "del", VETH, check=False)
+
+
+@contextlib.contextmanager
+def running_janus():
+    """Janus with our configuration; yields the environment a server needs to use it."""
+    api, admin = free_port(), free_port()
+    first_rtp = 20000 + (api % 40) * 500
+    env = {
+        "MEDIA_BACKEND": "janus",
+        "JANUS_URL": f"ws://127.0.0.1:{api}",
+        "JANUS_ADMIN_URL": f"ws://127.0.0.1:{admin}",
+        "JANUS_RTP_PORTS": f"{first_rtp}-{first_rtp + 499}",
+    }
+    ARTIFACTS.mkdir(exist_ok=True)
+    with (
+        media_interface() as media_ip,
+        override_settings(
+            JANUS_URL=env["JANUS_URL"],
+            JANUS_ADMIN_URL=env["JANUS_ADMIN_URL"],
+            JANUS_RTP_PORTS=env["JANUS_RTP_PORTS"],
+            JANUS_MEDIA_IP=media_ip,
+            JANUS_CONFIG_DIR=ARTIFACTS / f"janus-{api}",
+        ),
+    ):
+        janus = JanusProcess(log_path=ARTIFACTS / f"janus-{api}.log").start()
+        try:
+            yield env | {"JANUS_MEDIA_IP": media_ip}, janus
+        finally:
+            janus.stop()
