@@ -60,3 +60,70 @@ def running_janus():
             yield env | {"JANUS_MEDIA_IP": media_ip}, janus
         finally:
             janus.stop()
+
+
+def _run(coroutine_function, *args):
+    """Run `coroutine_function(admin_or_session, *args)` against the test Janus from sync
+    test code (in a thread: Playwright keeps an event loop in the test's own)."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.conf import settings
+
+    from broadcasts.janus.client import JanusAdmin, JanusSession
+    from broadcasts.janus.config import janus_secret
+
+    async def run():
+        admin = JanusAdmin(settings.JANUS_ADMIN_URL, janus_secret())
+        session = JanusSession(settings.JANUS_URL, janus_secret())
+        try:
+            return await coroutine_function(admin, session, *args)
+        finally:
+            await session.close()
+            await admin.close()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
+
+
+def room_participants(broadcast_id: int) -> list[int]:
+    """The feed ids in a broadcast's Janus room (none when there is no room)."""
+    from broadcasts.janus.client import JanusError
+    from broadcasts.janus.rooms import room_id
+
+    async def participants(admin, session):
+        try:
+            room = room_id(broadcast_id)
+            reply = await admin.videoroom({"request": "listparticipants", "room": room})
+        except JanusError:
+            return []
+        return [p["id"] for p in reply["participants"]]
+
+    return _run(participants)
+
+
+def publish_refusal(broadcast_id: int, attendee_id: int) -> int | None:
+    """Join the broadcast's room as `attendee_id`'s publisher, with their token, as a
+    modified page would if it talked to Janus: the error code, or None if let in."""
+    from broadcasts.janus.client import JanusError
+    from broadcasts.janus.rooms import publisher_token, room_id, room_pin
+
+    async def join(admin, session):
+        room = room_id(broadcast_id)
+        handle = await session.attach()
+        try:
+            await handle.message(
+                {
+                    "request": "join",
+                    "ptype": "publisher",
+                    "room": room,
+                    "pin": room_pin(room),
+                    "id": attendee_id,
+                    "token": publisher_token(room, attendee_id),
+                }
+            )
+        except JanusError as error:
+            return error.code
+        return None
+
+    return _run(join)

@@ -1,3 +1,4 @@
+import contextlib
 import shutil
 
 import pytest
@@ -85,6 +86,30 @@ def sfu_server(transactional_db, janus):
     env, _ = janus
     with running_server("daphne", **env) as base:
         yield base
+
+
+@pytest.fixture(params=["mesh", "janus"])
+def backend(request):
+    """Each media backend in turn, for the tests whose story must hold on both."""
+    return request.param
+
+
+@pytest.fixture
+def start_media_server(transactional_db, backend, request):
+    """Start a daphne process on this test's media backend, with settings of its own."""
+    stack = contextlib.ExitStack()
+    backend_env = request.getfixturevalue("janus")[0] if backend == "janus" else {}
+
+    def start(**env):
+        return stack.enter_context(running_server("daphne", **(backend_env | env)))
+
+    with stack:
+        yield start
+
+
+@pytest.fixture
+def media_server(start_media_server):
+    return start_media_server()
 
 
 @pytest.fixture

@@ -114,3 +114,12 @@ def open_console(new_page, server: str, username: str, slug: str, **page_options
         "data-media", "playing"
     )
     return console
+
+
+def expect_console_sending(console: Page, backend: str, viewers: int) -> None:
+    """The console says what it sends: a stream per viewer on mesh, one on the SFU."""
+    if backend == "mesh":
+        word = "viewer" if viewers == 1 else "viewers"
+        expect(console.get_by_text(f"Sending video to {viewers} {word}.")).to_be_visible()
+    else:
+        expect(console.get_by_text("Sending one stream to the media server")).to_be_visible()

@@ -1,11 +1,14 @@
 """Live video through the Janus SFU, in real Chromium with the fake camera."""
 
+import contextlib
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from broadcasts import services
+from participation.models import Attendee
 from tests.e2e.helpers import (
     OPEN_PEERS,
     expect_host_video,
@@ -16,6 +19,8 @@ from tests.e2e.helpers import (
     wait_for,
 )
 from tests.factories import BroadcastFactory, UserFactory
+from tests.janus import room_participants
+from tests.servers import running_server
 
 # Peer connections of this page that send video, by getStats().
 SENDING_VIDEO_PEERS = """async () => {
@@ -34,7 +39,19 @@ SENDING_VIDEO_PEERS = """async () => {
 }"""
 
 
-def test_the_host_sends_one_stream_to_the_sfu_whatever_the_audience(sfu_server, new_page):
+@pytest.fixture
+def start(transactional_db):
+    with contextlib.ExitStack() as stack:
+
+        def start_server(janus, **env):
+            return stack.enter_context(running_server("daphne", **(janus[0] | env)))
+
+        yield start_server
+
+
+def test_the_host_sends_one_stream_to_the_sfu_whatever_the_audience(janus, start, new_page):
+    # The mesh cap is one viewer: on the SFU it does not apply.
+    sfu_server = start(janus, PRIMETIME_MESH_MAX_VIEWERS="1")
     host = UserFactory(username="sana", first_name="Sana", last_name="Host")
     broadcast = BroadcastFactory(host=host, slug="sfu", title="SFU launch")
     services.broadcast_schedule(
@@ -84,3 +101,38 @@ def test_video_comes_back_by_itself_after_janus_restarts(sfu_server, janus, new_
     # The live socket kept working meanwhile.
     viewer.get_by_role("button", name="Like").click()
     expect(viewer.get_by_role("button", name="Like")).to_have_attribute("aria-pressed", "true")
+
+
+# A modified page: its own socket to the live path, sending a frame the page never would.
+FORGED_SIGNAL = """async ([to, kind]) => {
+  const socket = new WebSocket(location.origin.replace('http', 'ws') + '/ws/broadcasts/forged/');
+  const frames = [];
+  await new Promise((resolve) => { socket.onopen = resolve; });
+  socket.onmessage = (event) => frames.push(JSON.parse(event.data));
+  socket.send(JSON.stringify({
+    type: 'rtc.signal', ref: 'forged', to,
+    data: {kind, pc: 'forged1', sdp: 'v=0\\r\\n'},
+  }));
+  for (let i = 0; i < 50 && !frames.some((f) => f.ref === 'forged'); i += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  socket.close();
+  return frames.find((f) => f.ref === 'forged');
+}"""
+
+
+def test_a_viewer_cannot_get_a_publisher(sfu_server, new_page):
+    host = UserFactory(username="fern", first_name="Fern", last_name="Host")
+    broadcast = BroadcastFactory(host=host, slug="forged", title="Forged")
+    services.broadcast_start(broadcast=broadcast, by=host)
+    open_console(new_page, sfu_server, "fern", "forged")
+    viewer = join_as_guest(new_page, sfu_server, "forged", "Mallory")
+    expect_host_video(viewer, "Fern Host")
+    mallory = Attendee.objects.get(broadcast=broadcast, display_name="Mallory")
+    host_id = Attendee.objects.get(broadcast=broadcast, user=host).pk
+
+    # Publishing as herself, or offering media to the host as if she were on stage.
+    for to, kind in ((mallory.pk, "offer"), (host_id, "offer")):
+        reply = viewer.evaluate(FORGED_SIGNAL, [to, kind])
+        assert reply["type"] == "error" and reply["code"] == "forbidden", reply
+    assert mallory.pk not in room_participants(broadcast.pk)

@@ -3,6 +3,8 @@
 from playwright.sync_api import expect
 
 from broadcasts import services
+from broadcasts.janus.client import UNAUTHORIZED
+from participation.models import Attendee
 from tests.e2e.helpers import (
     ALL_TRACKS_ENDED,
     expect_host_video,
@@ -11,6 +13,7 @@ from tests.e2e.helpers import (
     wait_for,
 )
 from tests.factories import BroadcastFactory, UserFactory
+from tests.janus import publish_refusal, room_participants
 
 # Each open peer connection's inbound video bytes, by connection.
 INBOUND_PER_PEER = """
@@ -37,7 +40,8 @@ def videos_receiving(page) -> int:
     return sum(1 for a, b in zip(first, second, strict=False) if b > a)
 
 
-def test_a_viewer_requests_to_speak_goes_on_stage_and_ends_the_call(server, new_page):
+def test_a_viewer_requests_to_speak_goes_on_stage_and_ends_the_call(media_server, new_page):
+    server = media_server
     host = UserFactory(username="hera", first_name="Hera", last_name="Host")
     broadcast = BroadcastFactory(host=host, slug="stage", title="On stage")
     services.broadcast_start(broadcast=broadcast, by=host)
@@ -91,7 +95,8 @@ def test_a_viewer_requests_to_speak_goes_on_stage_and_ends_the_call(server, new_
     wait_for(lambda: ann.evaluate(ALL_TRACKS_ENDED))
 
 
-def test_the_host_invites_a_viewer_who_accepts_then_removes_them(server, new_page):
+def test_the_host_invites_a_viewer_who_accepts_then_removes_them(media_server, backend, new_page):
+    server = media_server
     host = UserFactory(username="ivan", first_name="Ivan", last_name="Host")
     broadcast = BroadcastFactory(host=host, slug="invite", title="Invitations")
     services.broadcast_start(broadcast=broadcast, by=host)
@@ -111,11 +116,19 @@ def test_the_host_invites_a_viewer_who_accepts_then_removes_them(server, new_pag
         "data-media", "playing", timeout=20000
     )
 
+    gus = Attendee.objects.get(broadcast=broadcast, display_name="Gus Guest")
+    if backend == "janus":
+        wait_for(lambda: gus.pk in room_participants(broadcast.pk))
+
     console.get_by_role("region", name="On stage").get_by_role(
         "button", name="Remove from stage"
     ).click()
     expect(guest.get_by_role("button", name="Request to speak")).to_be_visible()
     expect(console.get_by_role("img", name="Gus Guest")).to_have_count(0)
+    if backend == "janus":
+        # Kicked at Janus, and refused if a modified page tried to publish again.
+        wait_for(lambda: gus.pk not in room_participants(broadcast.pk))
+        assert publish_refusal(broadcast.pk, gus.pk) == UNAUTHORIZED
 
 
 def test_a_full_stage_is_explained_to_the_host(server, new_page):

@@ -10,6 +10,7 @@ from tests.e2e.helpers import (
     ALL_TRACKS_ENDED,
     INSTRUMENTS,
     OPEN_PEERS,
+    expect_console_sending,
     expect_host_video,
     join_as_guest,
     open_console,
@@ -21,7 +22,10 @@ from tests.e2e.helpers import (
 from tests.factories import BroadcastFactory, UserFactory
 
 
-def test_viewers_receive_the_host_live_through_pause_resume_and_end(server, new_page):
+def test_viewers_receive_the_host_live_through_pause_resume_and_end(
+    media_server, backend, new_page
+):
+    server = media_server
     host = UserFactory(username="vera", first_name="Vera", last_name="Host")
     broadcast = BroadcastFactory(host=host, slug="video", title="Video launch")
     services.broadcast_schedule(
@@ -29,7 +33,9 @@ def test_viewers_receive_the_host_live_through_pause_resume_and_end(server, new_
     )
 
     console = open_console(new_page, server, "vera", "video")
-    expect(console.get_by_text("up to 25 viewers")).to_be_visible()
+    expect(
+        console.get_by_text("up to 25 viewers" if backend == "mesh" else "sends one stream")
+    ).to_be_visible()
     viewers = [join_as_guest(new_page, server, "video", f"Viewer {n}") for n in range(3)]
 
     console.get_by_role("button", name="Go live").click()
@@ -37,7 +43,7 @@ def test_viewers_receive_the_host_live_through_pause_resume_and_end(server, new_
     for viewer in viewers:
         expect_host_video(viewer, "Vera Host")
         expect(viewer.get_by_role("img", name="Vera Host")).to_contain_text("Vera Host")
-    expect(console.get_by_text("Sending video to 3 viewers")).to_be_visible()
+    expect_console_sending(console, backend, 3)
 
     late = join_as_guest(new_page, server, "video", "Late Viewer")
     expect_host_video(late, "Vera Host")
@@ -65,7 +71,8 @@ def test_viewers_receive_the_host_live_through_pause_resume_and_end(server, new_
     wait_for(lambda: console.evaluate(ALL_TRACKS_ENDED))
 
 
-def test_a_reloaded_console_gets_its_viewers_back(server, new_page):
+def test_a_reloaded_console_gets_its_viewers_back(media_server, backend, new_page):
+    server = media_server
     host = UserFactory(username="rafa", first_name="Rafa", last_name="Host")
     broadcast = BroadcastFactory(host=host, slug="reload", title="Reload")
     services.broadcast_start(broadcast=broadcast, by=host)
@@ -77,11 +84,12 @@ def test_a_reloaded_console_gets_its_viewers_back(server, new_page):
     expect(console.locator("[data-bind=stage] .stage-tile.mirrored")).to_have_attribute(
         "data-media", "playing"
     )
-    expect(console.get_by_text("Sending video to 1 viewer.")).to_be_visible(timeout=15000)
+    expect_console_sending(console, backend, 1)
     wait_for(lambda: receiving(viewer))
 
 
-def test_host_console_on_a_phone(server, new_page, playwright):
+def test_host_console_on_a_phone(media_server, new_page, playwright):
+    server = media_server
     host = UserFactory(username="milo", first_name="Milo", last_name="Host")
     broadcast = BroadcastFactory(host=host, slug="mobile", title="From my phone")
     services.broadcast_schedule(
@@ -220,20 +228,18 @@ def test_sound_blocked_by_the_browser_offers_tap_to_unmute(server, new_page):
     assert video.evaluate("v => !v.paused") is True
 
 
-def test_video_that_cannot_be_reached_is_retried_then_explained(transactional_db, new_page):
-    from tests.servers import running_server
-
+def test_video_that_cannot_be_reached_is_retried_then_explained(start_media_server, new_page):
     host = UserFactory(username="gone", first_name="Gone", last_name="Host")
     broadcast = BroadcastFactory(host=host, slug="away", title="Away")
     services.broadcast_start(broadcast=broadcast, by=host)
-    with running_server("daphne", PRIMETIME_MEDIA_OFFER_TIMEOUT_MS="1000") as server:
-        # Live, but the host's console has closed: no offer ever comes.
-        open_console(new_page, server, "gone", "away").close()
-        viewer = join_as_guest(new_page, server, "away", "Waiting Viewer")
-        tile = viewer.get_by_role("img", name="Gone Host")
-        expect(tile).to_contain_text("Reconnecting video")
-        expect(tile).to_contain_text("We could not connect to the video", timeout=40_000)
-        expect(tile).to_have_attribute("data-media", "failed")
-        # When the host's console opens, video comes without a click.
-        open_console(new_page, server, "gone", "away")
-        expect(tile).to_have_attribute("data-media", "playing", timeout=20_000)
+    server = start_media_server(PRIMETIME_MEDIA_OFFER_TIMEOUT_MS="1000")
+    # Live, but the host's console has closed: no offer ever comes.
+    open_console(new_page, server, "gone", "away").close()
+    viewer = join_as_guest(new_page, server, "away", "Waiting Viewer")
+    tile = viewer.get_by_role("img", name="Gone Host")
+    expect(tile).to_contain_text("Reconnecting video")
+    expect(tile).to_contain_text("We could not connect to the video", timeout=40_000)
+    expect(tile).to_have_attribute("data-media", "failed")
+    # When the host's console opens, video comes without a click.
+    open_console(new_page, server, "gone", "away")
+    expect(tile).to_have_attribute("data-media", "playing", timeout=20_000)
