@@ -207,3 +207,35 @@ async def test_signalling_has_its_own_rate_limit(live_broadcast, host, guests, s
             data = {"kind": "candidate", "pc": f"p{n}", "candidate": None}
             reply = await console.command("rtc.signal", to=guests[0].pk, data=data)
             assert reply["type"] == "ack", reply
+
+
+# --- The Janus backend: who may ask for what is decided before Janus is asked ----------
+
+
+async def test_on_the_sfu_only_the_stage_publishes_and_viewers_only_subscribe(
+    live_broadcast, host, guests, settings
+):
+    settings.MEDIA_BACKEND = "janus"
+    ann, ben = guests
+    async with (
+        live_client(live_broadcast.slug, user=host) as console,
+        live_client(live_broadcast.slug, guest_key=ann.guest_key) as viewer,
+    ):
+        media = viewer.snapshot["media"]
+        assert (media["backend"], media["publish"], media["allowed"]) == ("janus", False, True)
+        assert console.snapshot["media"]["publish"] is True
+        host_id = console.snapshot["me"]["id"]
+        refused = [
+            # A viewer publishing (an offer to herself), offering to the host, to a viewer,
+            # or subscribing to another viewer.
+            (ann.pk, {"kind": "offer", "pc": "p1", "sdp": SDP}),
+            (host_id, {"kind": "offer", "pc": "p2", "sdp": SDP}),
+            (ben.pk, {"kind": "request", "pc": "p3"}),
+            (ann.pk, {"kind": "request", "pc": "p4"}),
+        ]
+        for to, data in refused:
+            reply = await viewer.command("rtc.signal", to=to, data=data)
+            assert (reply["type"], reply["code"]) == ("error", "forbidden"), (to, data)
+        # The host signalling with itself may only publish, not ask for its own feed.
+        reply = await console.command("rtc.signal", to=host_id, data={"kind": "request", "pc": "x"})
+        assert (reply["type"], reply["code"]) == ("error", "forbidden")
