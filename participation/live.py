@@ -33,6 +33,8 @@ class SignalData(serializers.Serializer):
     sdp = serializers.CharField(max_length=60_000, required=False, trim_whitespace=False)
     candidate = IceCandidate(required=False, allow_null=True)
     reason = serializers.CharField(max_length=200, required=False)
+    # With a request, on an SFU: the simulcast layer the page wants (0 lowest, 2 highest).
+    layer = serializers.IntegerField(min_value=0, max_value=2, required=False)
 
     def validate(self, attrs: dict) -> dict:
         if attrs["kind"] in ("offer", "answer") and not attrs.get("sdp"):

@@ -24,6 +24,7 @@ def lib(tmp_path):
 def test_apis_on_loopback_videoroom_only_our_secret(lib, tmp_path, settings):
     settings.JANUS_URL = "ws://127.0.0.1:8188"
     settings.JANUS_ADMIN_URL = "ws://localhost:7188"
+    settings.JANUS_RTP_PORTS = "20000-20999"
     files = configuration(tmp_path / "conf", lib)
     core, transport = files["janus.jcfg"], files["janus.transport.websockets.jcfg"]
     videoroom = files["janus.plugin.videoroom.jcfg"]

@@ -56,6 +56,8 @@ class Peer:
     handle: Handle
     feed: int
     publishing: bool
+    layer: int | None = None  # a subscriber's simulcast layer, once it has started
+    video_mid: str | None = None
 
 
 # Every page with handles in this process: told when the Janus session is lost.
@@ -90,6 +92,15 @@ class PagePeers:
                 await self._call(
                     peer.handle.message({"request": "start"}, jsep=_jsep("answer", signal))
                 )
+                if peer.layer is not None and peer.video_mid is not None:
+                    await self._call(
+                        peer.handle.message(
+                            {
+                                "request": "configure",
+                                "streams": [{"mid": peer.video_mid, "substream": peer.layer}],
+                            }
+                        )
+                    )
             elif kind == "candidate":
                 await self._call(peer.handle.trickle(signal.data.get("candidate")))
             elif kind == "bye":
@@ -170,7 +181,7 @@ class PagePeers:
     async def _subscribe(self, signal: SfuSignal) -> None:
         try:
             peer = await self._attach(signal.pc, signal.feed, False)
-            _, jsep = await peer.handle.message(
+            data, jsep = await peer.handle.message(
                 {
                     "request": "join",
                     "ptype": "subscriber",
@@ -189,6 +200,10 @@ class PagePeers:
         if jsep is None:
             await self.drop(signal.pc)
             raise NotFound(NOT_SENDING)
+        peer.layer = signal.data.get("layer")
+        peer.video_mid = next(
+            (s.get("mid") for s in data.get("streams", []) if s.get("type") == "video"), None
+        )
         self.push(_signal_frame(signal.feed, signal.pc, {"kind": "offer", "sdp": jsep["sdp"]}))
 
     def _event(self, pc: str, message: dict) -> None:

@@ -5,6 +5,14 @@
 const RETRY_LIMIT = 4;
 const PEERS_PER_VIEWER = 3; // a viewer may have a few tabs open; not more
 
+// Which simulcast layer suits this device (on an SFU; a mesh sender ignores it): the
+// lowest on a slow or data-saving link, the middle one on a phone-sized screen.
+export function wantedLayer() {
+  const link = navigator.connection;
+  if (link && (link.saveData || ['slow-2g', '2g', '3g'].includes(link.effectiveType))) return 0;
+  return Math.min(screen.width, window.innerWidth) < 640 ? 1 : 2;
+}
+
 export function newPeerId() {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -170,7 +178,7 @@ export class MeshReceiver {
     if (!quiet) this.onState(publisherId, attempt ? 'retrying' : 'connecting');
     peer.timer = setTimeout(() => this.retry(publisherId, peer), this.offerTimeoutMs);
     this.socket
-      .send('rtc.signal', { to: publisherId, data: { kind: 'request', pc: pcId } })
+      .send('rtc.signal', { to: publisherId, data: { kind: 'request', pc: pcId, layer: wantedLayer() } })
       .catch((error) => {
         if (this.peers.get(publisherId) !== peer) return;
         clearTimeout(peer.timer);

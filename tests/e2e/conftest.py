@@ -72,9 +72,9 @@ def server(transactional_db):
         yield base
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def janus():
-    """Janus with our configuration on free loopback ports, for the whole session;
+    """Janus with our configuration on free loopback ports, for a test module;
     (the environment a server needs to use it, the Janus process)."""
     with running_janus() as (env, process):
         yield env, process

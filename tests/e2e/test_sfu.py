@@ -136,3 +136,22 @@ def test_a_viewer_cannot_get_a_publisher(sfu_server, new_page):
         reply = viewer.evaluate(FORGED_SIGNAL, [to, kind])
         assert reply["type"] == "error" and reply["code"] == "forbidden", reply
     assert mallory.pk not in room_participants(broadcast.pk)
+
+
+def test_a_phone_sized_viewer_gets_a_lower_simulcast_layer(sfu_server, new_page):
+    host = UserFactory(username="lena", first_name="Lena", last_name="Host")
+    broadcast = BroadcastFactory(host=host, slug="layers", title="Layers")
+    services.broadcast_start(broadcast=broadcast, by=host)
+    open_console(new_page, sfu_server, "lena", "layers")
+    desk = join_as_guest(new_page, sfu_server, "layers", "Desk")
+    phone = join_as_guest(
+        new_page, sfu_server, "layers", "Phone", viewport={"width": 390, "height": 844}
+    )
+    widths = {}
+    for name, page in (("desk", desk), ("phone", phone)):
+        expect_host_video(page, "Lena Host")
+        video = page.get_by_role("img", name="Lena Host").locator("video")
+        wait_for(lambda video=video: video.evaluate("v => v.videoWidth") > 0)
+        page.wait_for_timeout(3000)  # the encoder ramps its layers up
+        widths[name] = video.evaluate("v => v.videoWidth")
+    assert widths["phone"] < widths["desk"], widths
