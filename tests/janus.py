@@ -33,9 +33,28 @@ def media_interface():
         _ip("link", "del", VETH, check=False)
 
 
+class TestJanus:
+    """Janus started (and restarted) with the test's settings. The settings are applied
+    only while it starts: pytest-django's `settings` fixture restores Django's settings
+    after each test, so a longer-lived override would be lost."""
+
+    def __init__(self, overrides: dict, log_path):
+        self.overrides = overrides
+        self.process = JanusProcess(log_path=log_path)
+
+    def start(self):
+        with override_settings(**self.overrides):
+            self.process.start()
+        return self
+
+    def stop(self):
+        self.process.stop()
+
+
 @contextlib.contextmanager
 def running_janus():
-    """Janus with our configuration; yields the environment a server needs to use it."""
+    """Janus with our configuration; yields (the environment a server needs to use it,
+    the running Janus)."""
     api, admin = free_port(), free_port()
     first_rtp = 20000 + (api % 40) * 500
     env = {
@@ -45,37 +64,34 @@ def running_janus():
         "JANUS_RTP_PORTS": f"{first_rtp}-{first_rtp + 499}",
     }
     ARTIFACTS.mkdir(exist_ok=True)
-    with (
-        media_interface() as media_ip,
-        override_settings(
-            JANUS_URL=env["JANUS_URL"],
-            JANUS_ADMIN_URL=env["JANUS_ADMIN_URL"],
-            JANUS_RTP_PORTS=env["JANUS_RTP_PORTS"],
-            JANUS_MEDIA_IP=media_ip,
-            JANUS_CONFIG_DIR=ARTIFACTS / f"janus-{api}",
-        ),
-    ):
-        janus = JanusProcess(log_path=ARTIFACTS / f"janus-{api}.log").start()
+    with media_interface() as media_ip:
+        overrides = {
+            "JANUS_URL": env["JANUS_URL"],
+            "JANUS_ADMIN_URL": env["JANUS_ADMIN_URL"],
+            "JANUS_RTP_PORTS": env["JANUS_RTP_PORTS"],
+            "JANUS_MEDIA_IP": media_ip,
+            "JANUS_CONFIG_DIR": ARTIFACTS / f"janus-{api}",
+        }
+        janus = TestJanus(overrides, ARTIFACTS / f"janus-{api}.log").start()
         try:
             yield env | {"JANUS_MEDIA_IP": media_ip}, janus
         finally:
             janus.stop()
 
 
-def _run(coroutine_function, *args):
-    """Run `coroutine_function(admin_or_session, *args)` against the test Janus from sync
-    test code (in a thread: Playwright keeps an event loop in the test's own)."""
+def _run(env: dict, coroutine_function, *args):
+    """Run `coroutine_function(admin, session, *args)` against the test Janus (`env`, as
+    `running_janus` gives it) from sync test code (in a thread: Playwright keeps an
+    event loop in the test's own)."""
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
-
-    from django.conf import settings
 
     from broadcasts.janus.client import JanusAdmin, JanusSession
     from broadcasts.janus.config import janus_secret
 
     async def run():
-        admin = JanusAdmin(settings.JANUS_ADMIN_URL, janus_secret())
-        session = JanusSession(settings.JANUS_URL, janus_secret())
+        admin = JanusAdmin(env["JANUS_ADMIN_URL"], janus_secret())
+        session = JanusSession(env["JANUS_URL"], janus_secret())
         try:
             return await coroutine_function(admin, session, *args)
         finally:
@@ -86,7 +102,7 @@ def _run(coroutine_function, *args):
         return pool.submit(asyncio.run, run()).result()
 
 
-def room_participants(broadcast_id: int) -> list[int]:
+def room_participants(env: dict, broadcast_id: int) -> list[int]:
     """The feed ids in a broadcast's Janus room (none when there is no room)."""
     from broadcasts.janus.client import JanusError
     from broadcasts.janus.rooms import room_id
@@ -99,10 +115,10 @@ def room_participants(broadcast_id: int) -> list[int]:
             return []
         return [p["id"] for p in reply["participants"]]
 
-    return _run(participants)
+    return _run(env, participants)
 
 
-def publish_refusal(broadcast_id: int, attendee_id: int) -> int | None:
+def publish_refusal(env: dict, broadcast_id: int, attendee_id: int) -> int | None:
     """Join the broadcast's room as `attendee_id`'s publisher, with their token, as a
     modified page would if it talked to Janus: the error code, or None if let in."""
     from broadcasts.janus.client import JanusError
@@ -126,4 +142,4 @@ def publish_refusal(broadcast_id: int, attendee_id: int) -> int | None:
             return error.code
         return None
 
-    return _run(join)
+    return _run(env, join)

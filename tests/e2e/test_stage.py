@@ -95,7 +95,9 @@ def test_a_viewer_requests_to_speak_goes_on_stage_and_ends_the_call(media_server
     wait_for(lambda: ann.evaluate(ALL_TRACKS_ENDED))
 
 
-def test_the_host_invites_a_viewer_who_accepts_then_removes_them(media_server, backend, new_page):
+def test_the_host_invites_a_viewer_who_accepts_then_removes_them(
+    media_server, backend, new_page, request
+):
     server = media_server
     host = UserFactory(username="ivan", first_name="Ivan", last_name="Host")
     broadcast = BroadcastFactory(host=host, slug="invite", title="Invitations")
@@ -118,7 +120,8 @@ def test_the_host_invites_a_viewer_who_accepts_then_removes_them(media_server, b
 
     gus = Attendee.objects.get(broadcast=broadcast, display_name="Gus Guest")
     if backend == "janus":
-        wait_for(lambda: gus.pk in room_participants(broadcast.pk))
+        janus_env = request.getfixturevalue("janus")[0]
+        wait_for(lambda: gus.pk in room_participants(janus_env, broadcast.pk))
 
     console.get_by_role("region", name="On stage").get_by_role(
         "button", name="Remove from stage"
@@ -127,8 +130,8 @@ def test_the_host_invites_a_viewer_who_accepts_then_removes_them(media_server, b
     expect(console.get_by_role("img", name="Gus Guest")).to_have_count(0)
     if backend == "janus":
         # Kicked at Janus, and refused if a modified page tried to publish again.
-        wait_for(lambda: gus.pk not in room_participants(broadcast.pk))
-        assert publish_refusal(broadcast.pk, gus.pk) == UNAUTHORIZED
+        wait_for(lambda: gus.pk not in room_participants(janus_env, broadcast.pk))
+        assert publish_refusal(janus_env, broadcast.pk, gus.pk) == UNAUTHORIZED
 
 
 def test_a_full_stage_is_explained_to_the_host(server, new_page):
