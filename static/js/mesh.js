@@ -31,25 +31,16 @@ class SignalQueue {
   }
 }
 
-export class MeshPublisher {
-  constructor(socket, { iceServers, onPeersChange = () => {} }) {
-    this.socket = socket;
-    this.iceServers = iceServers;
-    this.onPeersChange = onPeersChange;
-    this.peers = new Map(); // pc id -> { pc, to, senders, queue }
+// What a publisher (mesh or SFU) sends on each of its peer connections: the current
+// tracks while live, nothing while paused. replaceTrack(null) stops RTP altogether,
+// unlike a disabled track (black frames), and the connections stay up for resume.
+export class TrackSender {
+  constructor() {
     this.tracks = { audio: null, video: null };
     this.stream = new MediaStream(); // groups audio and video on the receiving side
     this.sending = false;
-    // After a reload, the page tells viewers to connect to it again (media.ready); on
-    // an SFU the server does, once Janus has the stream.
-    this.announces = true;
   }
 
-  // A mesh publisher waits for viewers' requests: nothing to start or stop.
-  follow() {}
-
-  // What each sender carries: the current track while live, nothing while paused.
-  // replaceTrack(null) stops RTP altogether, unlike a disabled track (black frames).
   outgoing(kind) {
     return this.sending ? this.tracks[kind] : null;
   }
@@ -64,12 +55,37 @@ export class MeshPublisher {
     this.refreshSenders();
   }
 
+  // Each open peer connection's senders, by kind; the subclass knows its connections.
+  senderSets() {
+    return [];
+  }
+
   refreshSenders() {
-    for (const peer of this.peers.values()) {
-      for (const [kind, sender] of Object.entries(peer.senders)) {
+    for (const senders of this.senderSets()) {
+      for (const [kind, sender] of Object.entries(senders)) {
         sender.replaceTrack(this.outgoing(kind)).catch(() => {});
       }
     }
+  }
+}
+
+export class MeshPublisher extends TrackSender {
+  constructor(socket, { iceServers, onPeersChange = () => {} }) {
+    super();
+    this.socket = socket;
+    this.iceServers = iceServers;
+    this.onPeersChange = onPeersChange;
+    this.peers = new Map(); // pc id -> { pc, to, senders, queue }
+    // After a reload, the page tells viewers to connect to it again (media.ready); on
+    // an SFU the server does, once Janus has the stream.
+    this.announces = true;
+  }
+
+  // A mesh publisher waits for viewers' requests: nothing to start or stop.
+  follow() {}
+
+  senderSets() {
+    return [...this.peers.values()].map((peer) => peer.senders);
   }
 
   signal(to, data) {

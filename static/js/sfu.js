@@ -4,7 +4,7 @@
 // server answers for Janus. Viewers receive with the mesh module's MeshReceiver: to
 // them, the SFU's offer looks like the stage member's own.
 
-import { MeshPublisher, newPeerId } from './mesh.js';
+import { MeshPublisher, TrackSender, newPeerId } from './mesh.js';
 
 // Three simulcast layers; a viewer on a small screen or a poor link takes a lower one.
 const LAYERS = [
@@ -14,46 +14,25 @@ const LAYERS = [
 ];
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 
-export class SfuPublisher {
+export class SfuPublisher extends TrackSender {
   // onPeersChange(count) as on mesh: 1 while the stream reaches the SFU, else 0.
   // onState('connecting' | 'connected' | 'reconnecting') for the console's own status.
   constructor(socket, { selfId, iceServers, onPeersChange = () => {}, onState = () => {} }) {
+    super();
     this.announces = false; // the server tells viewers once Janus has our stream
     this.socket = socket;
     this.selfId = selfId;
     this.iceServers = iceServers;
     this.onPeersChange = onPeersChange;
     this.onState = onState;
-    this.tracks = { audio: null, video: null };
-    this.stream = new MediaStream();
-    this.sending = false;
     this.running = false;
     this.peer = null; // { pc, pcId, senders }
     this.attempt = 0;
     this.timer = null;
   }
 
-  outgoing(kind) {
-    return this.sending ? this.tracks[kind] : null;
-  }
-
-  setTrack(kind, track) {
-    this.tracks[kind] = track;
-    this.refreshSenders();
-  }
-
-  // Pause: nothing is sent (replaceTrack(null) stops RTP); the connection stays, so
-  // resume is immediate and viewers need do nothing.
-  setSending(sending) {
-    this.sending = sending;
-    this.refreshSenders();
-  }
-
-  refreshSenders() {
-    if (!this.peer) return;
-    for (const [kind, sender] of Object.entries(this.peer.senders)) {
-      sender.replaceTrack(this.outgoing(kind)).catch(() => {});
-    }
+  senderSets() {
+    return this.peer ? [this.peer.senders] : [];
   }
 
   // Publish while the broadcast runs (live or paused).
