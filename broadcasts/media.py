@@ -6,6 +6,10 @@ room for it) and which signalling it allows. Pages and the participation code on
 talk to this interface, so an SFU backend plugs in beside `mesh`.
 """
 
+import base64
+import hashlib
+import hmac
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
@@ -27,13 +31,33 @@ class Participant:
     viewer_rank: int | None = None
 
 
-def ice_servers() -> list[dict]:
-    if not settings.ICE_SERVER_URLS:
-        return []
-    server: dict = {"urls": list(settings.ICE_SERVER_URLS)}
-    if settings.ICE_USERNAME:
-        server |= {"username": settings.ICE_USERNAME, "credential": settings.ICE_CREDENTIAL}
-    return [server]
+def turn_credentials(attendee_id: int, *, now: float | None = None) -> tuple[str, str]:
+    """A username and password the TURN server accepts until they expire, without
+    storing them: coturn's REST scheme (use-auth-secret), the HMAC-SHA1 of
+    "<expiry>:<attendee>" with the secret both sides share."""
+    expiry = int(time.time() if now is None else now) + settings.TURN_TTL_SECONDS
+    username = f"{expiry}:{attendee_id}"
+    digest = hmac.new(settings.TURN_SECRET.encode(), username.encode(), hashlib.sha1).digest()
+    return username, base64.b64encode(digest).decode()
+
+
+def ice_servers(attendee_id: int) -> list[dict]:
+    """The snapshot's ICE servers: STUN as configured, TURN with this person's own
+    time-limited credentials (a page gets fresh ones with each snapshot)."""
+    stun = [url for url in settings.ICE_SERVER_URLS if url.startswith(("stun:", "stuns:"))]
+    turn = [url for url in settings.ICE_SERVER_URLS if url.startswith(("turn:", "turns:"))]
+    servers: list[dict] = [{"urls": stun}] if stun else []
+    if turn:
+        username, credential = turn_credentials(attendee_id)
+        servers.append({"urls": turn, "username": username, "credential": credential})
+    return servers
+
+
+def rtc_configuration(attendee_id: int) -> dict:
+    return {
+        "ice_servers": ice_servers(attendee_id),
+        "ice_transport_policy": settings.ICE_TRANSPORT_POLICY,
+    }
 
 
 class MediaBackend(ABC):
@@ -81,7 +105,7 @@ class MeshBackend(MediaBackend):
         allowed = self.has_room(participant)
         return {
             "backend": self.name,
-            "ice_servers": ice_servers(),
+            **rtc_configuration(participant.id),
             "publish": participant.on_stage,
             "receive": "stage",
             "max_viewers": self.max_viewers,
@@ -121,7 +145,7 @@ class JanusBackend(MediaBackend):
     def session(self, *, participant: Participant) -> dict:
         return {
             "backend": self.name,
-            "ice_servers": ice_servers(),
+            **rtc_configuration(participant.id),
             "publish": participant.on_stage,
             "receive": "stage",
             "offer_timeout_ms": settings.MEDIA_OFFER_TIMEOUT_MS,

@@ -295,10 +295,37 @@ JANUS_EVENT_LOOPS = env_int("JANUS_EVENT_LOOPS", os.cpu_count() or 1, minimum=1)
 JANUS_BINARY = env_str("JANUS_BINARY", "janus")
 # Where `manage.py janus` writes the configuration it runs Janus with.
 JANUS_CONFIG_DIR = Path(env_str("JANUS_CONFIG_DIR", str(BASE_DIR / "var" / "janus")))
-# Comma-separated STUN/TURN URLs; TURN credentials are shared by all of them.
+# Comma-separated STUN/TURN URLs. Pages get TURN credentials of their own, signed with
+# coturn's static-auth-secret (its `use-auth-secret` REST scheme) and valid for TTL.
 ICE_SERVER_URLS = env_list("PRIMETIME_ICE_URLS", [])
-ICE_USERNAME = env_str("PRIMETIME_ICE_USERNAME")
-ICE_CREDENTIAL = env_str("PRIMETIME_ICE_CREDENTIAL")
+for _url in ICE_SERVER_URLS:
+    if not _url.startswith(("stun:", "stuns:", "turn:", "turns:")):
+        raise ImproperlyConfigured(f"PRIMETIME_ICE_URLS: {_url!r} is not a stun: or turn: URL")
+TURN_SECRET = env_str("PRIMETIME_TURN_SECRET")
+# Long enough for the longest session: coturn checks the expiry on every refresh.
+TURN_TTL_SECONDS = env_int("PRIMETIME_TURN_TTL_SECONDS", 24 * 3600, minimum=60)
+for _name in ("PRIMETIME_ICE_USERNAME", "PRIMETIME_ICE_CREDENTIAL"):
+    if os.environ.get(_name):
+        raise ImproperlyConfigured(
+            f"{_name} is no longer read: one password in every page is gone. Set "
+            "PRIMETIME_TURN_SECRET to coturn's static-auth-secret instead."
+        )
+_turn_urls = [url for url in ICE_SERVER_URLS if url.startswith(("turn:", "turns:"))]
+if _turn_urls and not TURN_SECRET:
+    raise ImproperlyConfigured(
+        "PRIMETIME_ICE_URLS names a TURN server but PRIMETIME_TURN_SECRET is empty: set it "
+        "to the TURN server's static-auth-secret (coturn: use-auth-secret)."
+    )
+# "relay" sends all media through TURN: nobody learns another person's address.
+ICE_TRANSPORT_POLICY = env_str("PRIMETIME_ICE_TRANSPORT_POLICY", "all")
+if ICE_TRANSPORT_POLICY not in ("all", "relay"):
+    raise ImproperlyConfigured(
+        f"PRIMETIME_ICE_TRANSPORT_POLICY must be all or relay; got {ICE_TRANSPORT_POLICY!r}"
+    )
+if ICE_TRANSPORT_POLICY == "relay" and not _turn_urls:
+    raise ImproperlyConfigured(
+        "PRIMETIME_ICE_TRANSPORT_POLICY=relay needs a turn: URL in PRIMETIME_ICE_URLS"
+    )
 
 # --- Auth, i18n, static -----------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -244,6 +244,47 @@ def test_bad_janus_settings_refuse_to_start(name, value, message):
     assert message in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PRIMETIME_ICE_URLS": "http://turn.example.com"}, "is not a stun: or turn: URL"),
+        ({"PRIMETIME_ICE_URLS": "turn:turn.example.com"}, "PRIMETIME_TURN_SECRET is empty"),
+        ({"PRIMETIME_ICE_USERNAME": "primetime"}, "PRIMETIME_ICE_USERNAME is no longer read"),
+        ({"PRIMETIME_ICE_TRANSPORT_POLICY": "tcp"}, "must be all or relay; got 'tcp'"),
+        (
+            {"PRIMETIME_ICE_URLS": "stun:turn.example.com", "PRIMETIME_TURN_SECRET": "x"}
+            | {"PRIMETIME_ICE_TRANSPORT_POLICY": "relay"},
+            "relay needs a turn: URL",
+        ),
+        ({"PRIMETIME_TURN_TTL_SECONDS": "5"}, "PRIMETIME_TURN_TTL_SECONDS must be at least 60"),
+    ],
+)
+def test_bad_ice_settings_refuse_to_start(env, message):
+    result = import_settings(**env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_turn_settings_are_read():
+    script = (
+        "import json, config.settings as s; "
+        "print(json.dumps([s.ICE_SERVER_URLS, s.TURN_TTL_SECONDS, s.ICE_TRANSPORT_POLICY]))"
+    )
+    result = run(
+        ["-c", script],
+        PRIMETIME_ICE_URLS="stun:t.example.com,turn:t.example.com:3478?transport=tcp",
+        PRIMETIME_TURN_SECRET="shared",
+        PRIMETIME_TURN_TTL_SECONDS="3600",
+        PRIMETIME_ICE_TRANSPORT_POLICY="relay",
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [
+        ["stun:t.example.com", "turn:t.example.com:3478?transport=tcp"],
+        3600,
+        "relay",
+    ]
+
+
 def test_a_bad_database_url_refuses_to_start():
     result = import_settings(DATABASE_URL="nosuch://somewhere/db")
     assert result.returncode != 0

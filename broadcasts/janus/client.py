@@ -340,6 +340,13 @@ class JanusAdmin:
     async def info(self) -> dict:
         return await self.request({"janus": "info"})
 
+    async def handle_info(self, session_id: int, handle_id: int) -> dict:
+        """What Janus knows of one handle; `plugin_specific` is the VideoRoom's part."""
+        reply = await self.request(
+            {"janus": "handle_info", "session_id": session_id, "handle_id": handle_id}
+        )
+        return reply.get("info") or {}
+
     async def close(self) -> None:
         if self.connection is not None:
             await self.connection.close()

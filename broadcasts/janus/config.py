@@ -106,25 +106,24 @@ def render_jcfg(sections: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _ice_servers() -> tuple[dict, dict]:
-    """Janus's own STUN and TURN servers, from PRIMETIME_ICE_URLS (the first of each)."""
-    stun, turn = {}, {}
+def _stun_server() -> dict:
+    """Janus's STUN server (the first of PRIMETIME_ICE_URLS), to learn its public
+    address behind a NAT. Janus needs no TURN relay of its own: it is reachable at its
+    media address, and browsers behind strict firewalls come through their TURN relay."""
     for url in settings.ICE_SERVER_URLS:
         scheme, _, rest = url.partition(":")
         address = rest.split("?", 1)[0]
         host, _, port = address.rpartition(":") if ":" in address else (address, "", "")
-        if scheme == "stun" and not stun:
-            stun = {"stun_server": host, "stun_port": int(port or 3478)}
-        elif scheme == "turn" and not turn and settings.ICE_USERNAME:
-            transport = "tcp" if "transport=tcp" in url else "udp"
-            turn = {
-                "turn_server": host,
-                "turn_port": int(port or 3478),
-                "turn_type": transport,
-                "turn_user": settings.ICE_USERNAME,
-                "turn_pwd": settings.ICE_CREDENTIAL,
-            }
-    return stun, turn
+        if scheme == "stun":
+            return {"stun_server": host, "stun_port": int(port or 3478)}
+    return {}
+
+
+def _unused_modules(lib: Path, kind: str, keep: str | None) -> str:
+    """Janus loads every module in its folders; these are the ones to disable."""
+    return ",".join(
+        path.name for path in sorted((lib / kind).glob("libjanus_*.so")) if path.name != keep
+    )
 
 
 def configuration(folder: Path, lib: Path) -> dict[str, str]:
@@ -166,18 +165,15 @@ def configuration(folder: Path, lib: Path) -> dict[str, str]:
         nat["ice_enforce_list"] = settings.JANUS_MEDIA_IP
     if settings.JANUS_PUBLIC_IP:
         nat["nat_1_1_mapping"] = settings.JANUS_PUBLIC_IP
-    stun, turn = _ice_servers()
-    nat |= stun | turn
-    present = lambda kind: sorted(p.name for p in (lib / kind).glob("libjanus_*.so"))  # noqa: E731
-    unused = lambda kind, keep: ",".join(n for n in present(kind) if n != keep)  # noqa: E731
+    nat |= _stun_server()
     core = {
         "general": general,
         "media": {"rtp_port_range": settings.JANUS_RTP_PORTS},
         "nat": nat,
-        "plugins": {"disable": unused("plugins", VIDEOROOM)},
-        "transports": {"disable": unused("transports", WEBSOCKETS)},
-        "loggers": {"disable": unused("loggers", None)},
-        "events": {"broadcast": False, "disable": unused("events", None)},
+        "plugins": {"disable": _unused_modules(lib, "plugins", VIDEOROOM)},
+        "transports": {"disable": _unused_modules(lib, "transports", WEBSOCKETS)},
+        "loggers": {"disable": _unused_modules(lib, "loggers", None)},
+        "events": {"broadcast": False, "disable": _unused_modules(lib, "events", None)},
     }
     websockets = {
         "general": {

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import Conflict, NotFound
 from .client import ID_EXISTS, NO_SUCH_FEED, NO_SUCH_ROOM, UNAUTHORIZED, Handle, JanusError
@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 
 RECONNECTING = "Video is reconnecting; the page tries again by itself."
 NOT_SENDING = "This person is not sending video yet."
+# How often a publishing page hears how many subscribers Janus has for its stream.
+SUBSCRIBERS_REPORT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,18 @@ class Peer:
     publishing: bool
     layer: int | None = None  # a subscriber's simulcast layer, once it has started
     video_mid: str | None = None
+    reporter: asyncio.Task | None = None  # a publisher's subscriber count
+    # Janus trickles its candidates while it answers or offers, so they would reach the
+    # page before the SDP they belong to (and be refused there): held until it is sent.
+    described: bool = False
+    early_candidates: list = field(default_factory=list)
+
+    def send_description(self, push, frame: dict) -> None:
+        push(frame)
+        self.described = True
+        for candidate in self.early_candidates:
+            push(candidate)
+        self.early_candidates.clear()
 
 
 # Every page with handles in this process: told when the Janus session is lost.
@@ -147,8 +161,29 @@ class PagePeers:
         if jsep is None:
             await self.drop(signal.pc)
             raise Conflict(RECONNECTING)
-        self.push(_signal_frame(signal.sender, signal.pc, {"kind": "answer", "sdp": jsep["sdp"]}))
+        answer = _signal_frame(signal.sender, signal.pc, {"kind": "answer", "sdp": jsep["sdp"]})
+        peer.send_description(self.push, answer)
         self.on_published()
+        peer.reporter = asyncio.get_running_loop().create_task(
+            self._report_subscribers(signal.pc, peer)
+        )
+
+    async def _report_subscribers(self, pc: str, peer: Peer) -> None:
+        """While this page publishes, tell it how many subscribers Janus has for its
+        stream, whenever that changes: Janus counts them across every server process."""
+        last = None
+        while self.peers.get(pc) is peer and not self.closed:
+            try:
+                info = await self.admin.handle_info(self.session.session_id, peer.handle.id)
+            except JanusError as error:
+                logger.debug("no subscriber count for feed %s: %s", peer.feed, error)
+            else:
+                streams = (info.get("plugin_specific") or {}).get("streams") or []
+                count = max((stream.get("subscribers", 0) for stream in streams), default=0)
+                if count != last:
+                    last = count
+                    self.push({"type": "media.subscribers", "count": count})
+            await asyncio.sleep(SUBSCRIBERS_REPORT_SECONDS)
 
     async def _join(self, join: dict, signal: SfuSignal) -> None:
         """Join as publisher, mending what a Janus restart or a reload leaves behind."""
@@ -204,7 +239,8 @@ class PagePeers:
         peer.video_mid = next(
             (s.get("mid") for s in data.get("streams", []) if s.get("type") == "video"), None
         )
-        self.push(_signal_frame(signal.feed, signal.pc, {"kind": "offer", "sdp": jsep["sdp"]}))
+        offer = _signal_frame(signal.feed, signal.pc, {"kind": "offer", "sdp": jsep["sdp"]})
+        peer.send_description(self.push, offer)
 
     def _event(self, pc: str, message: dict) -> None:
         peer = self.peers.get(pc)
@@ -215,7 +251,11 @@ class PagePeers:
             candidate = message.get("candidate") or {}
             if candidate.get("completed"):
                 candidate = None
-            self.push(_signal_frame(peer.feed, pc, {"kind": "candidate", "candidate": candidate}))
+            frame = _signal_frame(peer.feed, pc, {"kind": "candidate", "candidate": candidate})
+            if peer.described:
+                self.push(frame)
+            else:
+                peer.early_candidates.append(frame)
         elif kind in ("hangup", "detached"):
             # Janus closed this connection (the publisher was kicked or left, ICE failed):
             # the page connects again, or stops, as the stage says.
@@ -229,6 +269,8 @@ class PagePeers:
         peer = self.peers.pop(pc, None)
         if peer is None:
             return
+        if peer.reporter is not None:
+            peer.reporter.cancel()
         if tell_page:
             self.push(_signal_frame(peer.feed, pc, {"kind": "bye"}))
         await peer.handle.detach()
@@ -237,6 +279,8 @@ class PagePeers:
         """The Janus session is gone, and every handle with it."""
         for pc, peer in list(self.peers.items()):
             self.peers.pop(pc, None)
+            if peer.reporter is not None:
+                peer.reporter.cancel()
             if not self.closed:
                 self.push(_signal_frame(peer.feed, pc, {"kind": "bye", "reason": "reconnecting"}))
 

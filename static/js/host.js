@@ -18,6 +18,7 @@ let receiver = null; // the speakers' (and co-hosts') video
 let announced = false;
 let sendingTo = 0;
 let sfuState = ''; // on an SFU: connecting, connected or reconnecting
+let subscribers = null; // on an SFU: how many receive our stream, as Janus counts them
 
 // Which buttons each state offers (the server's transition table has the last word).
 const OFFERS = {
@@ -83,9 +84,9 @@ function renderReach() {
   const reach = bound(root, 'media-reach');
   const media = state.media;
   if (media.backend === 'janus') {
-    const online = state.audience?.count || 0;
+    const relayed = subscribers === null ? '' : ` It relays it to ${plural(subscribers, 'subscriber')}.`;
     const sent = sfuState === 'connected'
-      ? `Sending one stream to the media server, which relays it to everyone watching (${online} online).`
+      ? `Sending one stream to the media server.${relayed}`
       : SFU_STATUS[sfuState] || '';
     reach.textContent = running() ? sent : 'Media server (SFU): your browser sends one stream, whatever the audience.';
     return;
@@ -216,6 +217,7 @@ function syncMedia({ reconnect = [] } = {}) {
       },
       onState(mediaState) {
         sfuState = mediaState;
+        if (mediaState !== 'connected') subscribers = null; // a new count follows
         if (state) renderReach();
       },
     });
@@ -223,6 +225,7 @@ function syncMedia({ reconnect = [] } = {}) {
     publisher.setTrack('video', studio.videoTrack);
   }
   const current = state.broadcast.state;
+  publisher.useMedia(state.media);
   publisher.setSending(current === 'live');
   publisher.follow(running());
   if (current === 'ended') {
@@ -274,6 +277,11 @@ const socket = new LiveSocket(root.dataset.livePath, {
     if (!state) return;
     if (event.type === 'rtc.signal') {
       if (running()) routeSignal(event, receiver.mesh, publisher);
+      return;
+    }
+    if (event.type === 'media.subscribers') {
+      subscribers = event.count;
+      renderReach();
       return;
     }
     if (event.type === 'media.ready') {

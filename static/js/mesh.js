@@ -13,6 +13,13 @@ export function wantedLayer() {
   return Math.min(screen.width, window.innerWidth) < 640 ? 1 : 2;
 }
 
+// How this page's peer connections reach others, from the snapshot's media: its ICE
+// servers (TURN credentials are per person and expire, so each snapshot brings fresh
+// ones) and whether only TURN relays are used.
+export function rtcConfiguration(media) {
+  return { iceServers: media.ice_servers, iceTransportPolicy: media.ice_transport_policy || 'all' };
+}
+
 export function newPeerId() {
   const bytes = crypto.getRandomValues(new Uint8Array(12));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
@@ -35,10 +42,16 @@ class SignalQueue {
 // tracks while live, nothing while paused. replaceTrack(null) stops RTP altogether,
 // unlike a disabled track (black frames), and the connections stay up for resume.
 export class TrackSender {
-  constructor() {
+  constructor(media) {
+    this.useMedia(media);
     this.tracks = { audio: null, video: null };
     this.stream = new MediaStream(); // groups audio and video on the receiving side
     this.sending = false;
+  }
+
+  // New connections use the newest snapshot's configuration.
+  useMedia(media) {
+    this.rtcConfig = rtcConfiguration(media);
   }
 
   outgoing(kind) {
@@ -70,10 +83,9 @@ export class TrackSender {
 }
 
 export class MeshPublisher extends TrackSender {
-  constructor(socket, { iceServers, onPeersChange = () => {} }) {
-    super();
+  constructor(socket, media, { onPeersChange = () => {} } = {}) {
+    super(media);
     this.socket = socket;
-    this.iceServers = iceServers;
     this.onPeersChange = onPeersChange;
     this.peers = new Map(); // pc id -> { pc, to, senders, queue }
     // After a reload, the page tells viewers to connect to it again (media.ready); on
@@ -115,7 +127,7 @@ export class MeshPublisher extends TrackSender {
     const mine = [...this.peers.entries()].filter(([, peer]) => peer.to === to);
     if (mine.length >= PEERS_PER_VIEWER) this.drop(mine[0][0]);
 
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = new RTCPeerConnection(this.rtcConfig);
     const senders = {};
     for (const kind of ['audio', 'video']) {
       const transceiver = pc.addTransceiver(kind, { direction: 'sendonly', streams: [this.stream] });
@@ -158,13 +170,17 @@ export class MeshPublisher extends TrackSender {
 export class MeshReceiver {
   // onStream(publisherId, stream) gives a publisher's media; onState(publisherId, state,
   // message) reports 'connecting', 'connected', 'retrying', 'failed' or 'full'.
-  constructor(socket, { iceServers, offerTimeoutMs, onStream, onState }) {
+  constructor(socket, media, { onStream, onState }) {
     this.socket = socket;
-    this.iceServers = iceServers;
-    this.offerTimeoutMs = offerTimeoutMs;
+    this.useMedia(media);
     this.onStream = onStream;
     this.onState = onState;
     this.peers = new Map(); // publisher attendee id -> peer
+  }
+
+  useMedia(media) {
+    this.rtcConfig = rtcConfiguration(media);
+    this.offerTimeoutMs = media.offer_timeout_ms;
   }
 
   has(publisherId) {
@@ -175,7 +191,7 @@ export class MeshReceiver {
   connect(publisherId, { attempt = 0, quiet = false } = {}) {
     this.close(publisherId);
     const pcId = newPeerId();
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = new RTCPeerConnection(this.rtcConfig);
     const peer = { pc, pcId, attempt, queue: new SignalQueue(), timer: null };
     this.peers.set(publisherId, peer);
     pc.ontrack = (event) => this.onStream(publisherId, event.streams[0] || new MediaStream([event.track]));

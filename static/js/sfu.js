@@ -17,12 +17,11 @@ const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
 export class SfuPublisher extends TrackSender {
   // onPeersChange(count) as on mesh: 1 while the stream reaches the SFU, else 0.
   // onState('connecting' | 'connected' | 'reconnecting') for the console's own status.
-  constructor(socket, { selfId, iceServers, onPeersChange = () => {}, onState = () => {} }) {
-    super();
+  constructor(socket, media, { selfId, onPeersChange = () => {}, onState = () => {} }) {
+    super(media);
     this.announces = false; // the server tells viewers once Janus has our stream
     this.socket = socket;
     this.selfId = selfId;
-    this.iceServers = iceServers;
     this.onPeersChange = onPeersChange;
     this.onState = onState;
     this.running = false;
@@ -50,7 +49,7 @@ export class SfuPublisher extends TrackSender {
     this.timer = null;
     this.drop({ quiet: true });
     const pcId = newPeerId();
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const pc = new RTCPeerConnection(this.rtcConfig);
     const senders = {};
     senders.audio = pc.addTransceiver('audio', { direction: 'sendonly', streams: [this.stream] }).sender;
     senders.video = pc.addTransceiver('video', {
@@ -130,7 +129,6 @@ export class SfuPublisher extends TrackSender {
 
 // The publisher for this page's media backend.
 export function makePublisher(socket, media, selfId, options = {}) {
-  const iceServers = media.ice_servers;
-  if (media.backend === 'janus') return new SfuPublisher(socket, { selfId, iceServers, ...options });
-  return new MeshPublisher(socket, { iceServers, ...options });
+  if (media.backend === 'janus') return new SfuPublisher(socket, media, { selfId, ...options });
+  return new MeshPublisher(socket, media, options);
 }

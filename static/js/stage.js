@@ -163,15 +163,14 @@ export class StageMedia {
 export class StageReceiver {
   constructor(socket, stageMedia, media) {
     this.stageMedia = stageMedia;
-    this.mesh = new MeshReceiver(socket, {
-      iceServers: media.ice_servers,
-      offerTimeoutMs: media.offer_timeout_ms,
+    this.mesh = new MeshReceiver(socket, media, {
       onStream: (id, stream) => stageMedia.attach(id, stream),
       onState: (id, mediaState, message) => stageMedia.setState(id, mediaState, message),
     });
   }
 
   follow(state, { reconnect = [] } = {}) {
+    this.mesh.useMedia(state.media);
     const running = ['live', 'paused'].includes(state.broadcast.state);
     const wanted = running ? state.stage.map((a) => a.id).filter((id) => id !== state.me.id) : [];
     for (const id of [...this.mesh.peers.keys()]) {

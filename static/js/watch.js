@@ -102,6 +102,7 @@ function syncSpeaking() {
     bound(root, 'media-problem').hidden = true;
   }
   if (publisher) {
+    publisher.useMedia(state.media);
     publisher.setSending(state.broadcast.state === 'live');
     publisher.follow(speaking);
   }

@@ -20,6 +20,18 @@ from tests.factories import BroadcastFactory, UserFactory
 from tests.janus import room_participants
 from tests.servers import running_server
 
+# The addresses of the remote candidates of this page's open peer connections.
+REMOTE_CANDIDATES = """async () => {
+  const addresses = [];
+  for (const pc of window.__pcs) {
+    if (pc.connectionState === 'closed') continue;
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === 'remote-candidate') addresses.push(r.address);
+    });
+  }
+  return addresses;
+}"""
+
 # Peer connections of this page that send video, by getStats().
 SENDING_VIDEO_PEERS = """async () => {
   let count = 0;
@@ -64,6 +76,14 @@ def test_the_host_sends_one_stream_to_the_sfu_whatever_the_audience(janus, start
         expect_host_video(viewer, "Sana Host")
     expect(console.get_by_text("Sending one stream to the media server")).to_be_visible()
     assert console.evaluate(SENDING_VIDEO_PEERS) == 1
+    # Janus's own candidates reach the pages (held until the SDP they belong to), so a
+    # page that can only send through a relay still knows where Janus is.
+    assert janus[0]["JANUS_MEDIA_IP"] in console.evaluate(REMOTE_CANDIDATES)
+    assert janus[0]["JANUS_MEDIA_IP"] in viewers[0].evaluate(REMOTE_CANDIDATES)
+    # Janus's own count of who receives the stream, whichever server process they use.
+    expect(console.get_by_text("It relays it to 3 subscribers.")).to_be_visible()
+    viewers.pop().close()
+    expect(console.get_by_text("It relays it to 2 subscribers.")).to_be_visible()
     # Pause, resume and end on the SFU: test_video.py's story, run on both backends.
 
 

@@ -1,5 +1,10 @@
 """WebRTC signalling over the live socket: `rtc.signal` is relayed to one peer only."""
 
+import base64
+import hmac
+import json
+import time
+
 import pytest
 from channels.db import database_sync_to_async
 
@@ -143,6 +148,7 @@ async def test_a_full_mesh_session_tells_late_viewers_and_refuses_their_requests
         assert first.snapshot["media"] | {"ice_servers": None} == {
             "backend": "mesh",
             "ice_servers": None,
+            "ice_transport_policy": "all",
             "publish": False,
             "receive": "stage",
             "max_viewers": 1,
@@ -169,18 +175,33 @@ async def test_a_full_mesh_session_tells_late_viewers_and_refuses_their_requests
         assert second.snapshot["media"]["allowed"] is True
 
 
-async def test_ice_servers_come_from_settings(live_broadcast, guests, settings):
+async def test_each_page_gets_its_own_time_limited_turn_credentials(
+    live_broadcast, host, guests, settings
+):
     settings.ICE_SERVER_URLS = ["stun:127.0.0.1:3478", "turn:127.0.0.1:3478"]
-    settings.ICE_USERNAME = "primetime"
-    settings.ICE_CREDENTIAL = "s3cret"
-    async with live_client(live_broadcast.slug, guest_key=guests[0].guest_key) as viewer:
-        assert viewer.snapshot["media"]["ice_servers"] == [
-            {
-                "urls": ["stun:127.0.0.1:3478", "turn:127.0.0.1:3478"],
-                "username": "primetime",
-                "credential": "s3cret",
-            }
-        ]
+    settings.TURN_SECRET = "coturn-static-auth-secret"
+    settings.TURN_TTL_SECONDS = 3600
+    settings.ICE_TRANSPORT_POLICY = "relay"
+    before = int(time.time())
+    async with (
+        live_client(live_broadcast.slug, guest_key=guests[0].guest_key) as viewer,
+        live_client(live_broadcast.slug, user=host) as console,
+    ):
+        pages = [viewer, console]
+        for page in pages:
+            media = page.snapshot["media"]
+            assert media["ice_transport_policy"] == "relay"
+            stun, turn = media["ice_servers"]
+            assert stun == {"urls": ["stun:127.0.0.1:3478"]}
+            assert turn["urls"] == ["turn:127.0.0.1:3478"]
+            expiry, attendee = turn["username"].split(":")
+            assert attendee == str(page.snapshot["me"]["id"])
+            assert before + 3600 <= int(expiry) <= int(time.time()) + 3600
+            # What coturn computes from its static-auth-secret to check the password.
+            digest = hmac.new(b"coturn-static-auth-secret", turn["username"].encode(), "sha1")
+            assert turn["credential"] == base64.b64encode(digest.digest()).decode()
+        assert viewer.snapshot["media"]["ice_servers"] != console.snapshot["media"]["ice_servers"]
+        assert "coturn-static-auth-secret" not in json.dumps(viewer.snapshot)
 
 
 async def test_media_ready_tells_every_viewer_and_is_for_the_stage_only(
