@@ -67,6 +67,9 @@ CHROMIUM_ARGS = [
     "--disable-backgrounding-occluded-windows",
 ]
 HTTPS = {"X-Forwarded-Proto": "https"}
+# The subscriber pages' viewport: mesh.js's wantedLayer() asks for the top layer on a
+# desktop, the middle one (320x240, a quarter of the pixels to decode) on a phone.
+SCREENS = {"desktop": {"width": 1280, "height": 720}, "phone": {"width": 390, "height": 844}}
 BITS = 24
 
 # The host's camera becomes a clock: every frame shows Date.now() (mod 2^24 ms) twice,
@@ -377,7 +380,9 @@ def run_backend(backend, counts, args, env, target, logs, playwright) -> list[Ro
             pages = []
             tokens = [token() for _ in range(count)]
             for start in range(0, count, args.per_page):
-                page = viewers_browser.new_context(extra_http_headers=HTTPS).new_page()
+                page = viewers_browser.new_context(
+                    extra_http_headers=HTTPS, viewport=SCREENS[args.screens]
+                ).new_page()
                 page.goto(f"{base}/healthz")
                 page.evaluate(
                     SUBSCRIBERS,
@@ -399,7 +404,8 @@ def run_backend(backend, counts, args, env, target, logs, playwright) -> list[Ro
                 print(f"# {backend}, {count}: without video: {states}", flush=True)
             time.sleep(2)  # let the encoder's bitrate settle
             figures = measure(args.seconds, janus_pid, descendants(host_root), pages, console)
-            row = Row(backend=backend, subscribers=count, playing=playing)
+            label = backend if args.screens == "desktop" else f"{backend}, phone screens"
+            row = Row(backend=label, subscribers=count, playing=playing)
             row.janus_cpu_percent = round(100 * figures["janus_cpu"], 1) if janus else None
             row.janus_rss_mb = round(rss_kb(janus_pid) / 1024, 1) if janus else None
             row.host_cpu_percent = round(100 * figures["host_cpu"], 1)
@@ -500,6 +506,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mesh", default="5,10,25", help="viewers on mesh; empty: none")
     parser.add_argument("--seconds", type=float, default=15, help="measured per count")
     parser.add_argument("--per-page", type=int, default=10, help="viewers per Chromium page")
+    parser.add_argument(
+        "--screens",
+        choices=sorted(SCREENS),
+        default="desktop",
+        help="the subscribers' screens: on janus, phones take the middle simulcast layer",
+    )
     parser.add_argument("--media-ip", default="127.0.0.2", help="JANUS_MEDIA_IP")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--logs", default=str(ROOT / "var" / "bench-logs"))

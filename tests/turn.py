@@ -6,12 +6,15 @@ import socket
 import subprocess
 import time
 
+from tests.janus import MEDIA_IP, media_interface
 from tests.servers import ARTIFACTS, free_port
 
 LISTEN_IP = "127.0.0.1"
-# Relayed addresses apart from the listening one, as a TURN server on its own public
-# address would hand out.
-RELAY_IP = "127.0.0.3"
+# Relayed addresses on Janus's own media address (tests/janus.py's veth): on this one
+# machine Janus's ICE answers only addresses on that interface (measured: replies to
+# checks relayed from 127.0.0.1, 127.0.0.3 or 198.18.0.1 never left Janus), which a real
+# relay on its own public address would not need.
+RELAY_IP = MEDIA_IP
 
 
 def _config(port: int, secret: str, folder) -> str:
@@ -51,7 +54,12 @@ def _answers(port: int) -> bool:
 
 @contextlib.contextmanager
 def running_turn(secret: str):
-    """coturn on a free loopback port; yields its `turn:` URL."""
+    """coturn on a free loopback port, relaying on RELAY_IP; yields its `turn:` URL."""
+    with media_interface():
+        yield from _running_turn(secret)
+
+
+def _running_turn(secret: str):
     port = free_port()
     folder = ARTIFACTS / f"coturn-{port}"
     folder.mkdir(parents=True, exist_ok=True)
