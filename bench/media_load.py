@@ -327,13 +327,15 @@ def measure(seconds: float, janus_pid: int | None, host_pids: list[int], pages, 
         latency += page.evaluate("() => { window.__measuring = false; return window.__latency; }")
     hz = os.sysconf("SC_CLK_TCK")
     pairs = list(zip(received_after, received, strict=True))
+    sent_bytes = sent_after["bytes"] - sent["bytes"]
     return {
         "elapsed": elapsed,
         "janus_cpu": (janus_after - janus_before) / hz / elapsed,
         "host_cpu": (host_after - host_before) / hz / elapsed,
         "bytes": sum(a["bytes"] - b["bytes"] for a, b in pairs),
         "frames": sum(a["frames"] - b["frames"] for a, b in pairs),
-        "sent_bytes": sent_after["bytes"] - sent["bytes"],
+        # Fewer bytes than before: the host's connection was replaced meanwhile.
+        "sent_bytes": sent_bytes if sent_bytes >= 0 else None,
         "streams": sent_after["streams"],
         "latency": latency,
     }
@@ -409,7 +411,8 @@ def run_backend(backend, counts, args, env, target, logs, playwright) -> list[Ro
             row.janus_cpu_percent = round(100 * figures["janus_cpu"], 1) if janus else None
             row.janus_rss_mb = round(rss_kb(janus_pid) / 1024, 1) if janus else None
             row.host_cpu_percent = round(100 * figures["host_cpu"], 1)
-            row.host_upload_kbit = round(figures["sent_bytes"] * 8 / 1000 / figures["elapsed"])
+            if figures["sent_bytes"] is not None:
+                row.host_upload_kbit = round(figures["sent_bytes"] * 8 / 1000 / figures["elapsed"])
             row.host_video_streams = figures["streams"]
             if count:
                 per = figures["elapsed"] * count
@@ -472,7 +475,7 @@ def table(rows: list[Row]) -> str:
         "per subscriber-second | subscribers per core | kbit/s per subscriber | frames/s "
         "per subscriber | glass-to-glass p50 / p95 ms | host browser CPU % | host upload "
         "kbit/s | host video streams |",
-        "|---" * 14 + "|",
+        "|---" * 13 + "|",
     ]
     for r in rows:
         lines.append(
