@@ -30,7 +30,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-from bench.common import ensure_database, free_port, machine, rss_kb, stop_on_sigterm  # noqa: E402
+from bench.common import (  # noqa: E402
+    free_port,
+    machine,
+    production_environment,
+    rss_kb,
+    stop_on_sigterm,
+)
 
 # Where an allocation is counted: the innermost frame of the first of these areas.
 AREAS = [
@@ -170,27 +176,10 @@ def main(argv: list[str] | None = None) -> int:
     logs = Path(args.logs)
     logs.mkdir(parents=True, exist_ok=True)
 
-    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        ensure_database(os.environ["DATABASE_URL"])
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
+    env = production_environment(DJANGO_SECURE_SSL_REDIRECT="0")
 
     from bench.live_load import prepare_broadcast
 
-    call_command("migrate", verbosity=0)
-    env = {key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    env |= {
-        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_SECURE_SSL_REDIRECT": "0",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    if not os.environ.get("DATABASE_URL"):
-        env["DATABASE_URL"] = f"sqlite:///{settings.DATABASES['default']['NAME']}"
     _, slug, _ = prepare_broadcast(uuid.uuid4().hex[:8])
 
     print(f"# {args.viewers} idle viewers on {machine()}", flush=True)

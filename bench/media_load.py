@@ -49,15 +49,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from bench.common import (  # noqa: E402
     collect_static,
-    ensure_database,
     free_port,
     machine,
     percentiles,
+    production_environment,
     rss_kb,
     stop_on_sigterm,
 )
 from tests.e2e.conftest import CHROMIUM  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_ARGS as TEST_CHROMIUM_ARGS  # noqa: E402
+from tests.servers import stop  # noqa: E402
 
 # The browser tests' Chromium, and nothing may throttle the subscribers' pages.
 CHROMIUM_ARGS = [
@@ -297,12 +298,7 @@ class Janus:
                 time.sleep(0.3)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process)
 
 
 # --- The run ----------------------------------------------------------------------
@@ -526,30 +522,12 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not os.environ.get("REDIS_URL"):
         parser.error("set REDIS_URL (and DATABASE_URL): two server processes share state there")
-    database_url = os.environ.get("DATABASE_URL", "")
-    if database_url.startswith("postgres"):
-        ensure_database(database_url)
     logs = Path(args.logs)
     logs.mkdir(parents=True, exist_ok=True)
 
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-    from playwright.sync_api import sync_playwright
-
-    call_command("migrate", verbosity=0)
-    env = {key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    env |= {
-        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    if not env.get("DATABASE_URL"):
-        env["DATABASE_URL"] = f"sqlite:///{settings.DATABASES['default']['NAME']}"
+    env = production_environment()
     collect_static(env)
+    from playwright.sync_api import sync_playwright
 
     from tests.janus import media_interface
 

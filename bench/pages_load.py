@@ -47,11 +47,11 @@ from bench.common import (  # noqa: E402
     Tab,
     Tally,
     collect_static,
-    ensure_database,
     free_port,
     join_as_guest,
     machine,
     percentiles,
+    production_environment,
     stop_on_sigterm,
 )
 
@@ -405,25 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown pages: {sorted(unknown)}")
 
-    database_url = os.environ.get("DATABASE_URL", "")
-    if database_url.startswith("postgres"):
-        ensure_database(database_url)
-    import django
-
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    env = {key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    env |= {
-        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-        "DJANGO_DEBUG": "0",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    if not database_url:
-        env["DATABASE_URL"] = f"sqlite:///{settings.DATABASES['default']['NAME']}"
+    env = production_environment()
     collect_static(env)
     target = prepare(uuid.uuid4().hex[:8])
     # Only the servers' connections are counted: this process lets its own go.

@@ -7,7 +7,7 @@ import subprocess
 import time
 
 from tests.janus import MEDIA_IP, media_interface
-from tests.servers import ARTIFACTS, free_port
+from tests.servers import ARTIFACTS, free_port, stop
 
 LISTEN_IP = "127.0.0.1"
 # Relayed addresses on Janus's own media address (tests/janus.py's veth): on this one
@@ -77,9 +77,4 @@ def _running_turn(secret: str):
                 time.sleep(0.1)
             yield f"turn:{LISTEN_IP}:{port}"
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process)

@@ -17,7 +17,7 @@ export function wantedLayer() {
 // servers (TURN credentials are per person and expire, so each snapshot brings fresh
 // ones) and whether only TURN relays are used.
 export function rtcConfiguration(media) {
-  return { iceServers: media.ice_servers, iceTransportPolicy: media.ice_transport_policy || 'all' };
+  return { iceServers: media.ice_servers, iceTransportPolicy: media.ice_transport_policy };
 }
 
 export function newPeerId() {
