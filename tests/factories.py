@@ -1,26 +1,33 @@
+from functools import cache
+
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import Group
 
 from broadcasts.models import Broadcast
 from participation.models import Attendee, new_guest_key
+
+TEST_PASSWORD = "correct-horse-battery"
+
+
+@cache
+def hashed_password(raw: str) -> str:
+    """The password hash, made once per run: hashing costs about a second here (PBKDF2 at
+    Django's iteration count), and hundreds of tests make users. Every user gets a real
+    hash, so signing in through the pages checks it as in production."""
+    return make_password(raw)
 
 
 class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ["username"]
-        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
-    password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
-
-    @factory.post_generation
-    def save_password(obj, create, extracted, **kwargs):
-        if create:
-            obj.save()
+    password = factory.LazyFunction(lambda: hashed_password(TEST_PASSWORD))
 
 
 class GroupFactory(factory.django.DjangoModelFactory):

@@ -4,7 +4,7 @@ import time
 
 from playwright.sync_api import Page, expect
 
-PASSWORD = "correct-horse-battery"
+from tests.factories import TEST_PASSWORD as PASSWORD
 
 
 def sign_in(page: Page, base: str, username: str, next_path: str) -> None:
