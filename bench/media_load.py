@@ -17,6 +17,12 @@ media address is 127.0.0.2 on a veth (root needed), as in the tests.
   receiver: the code of every watch page) inside Chromium pages of another browser,
   `--per-page` viewers per page, each with its own live socket, guest and peer
   connection, rendering into its own <video>.
+- With `--audience rtp`, all but `--probes` of them are subscribers that receive without
+  decoding (bench/rtp_subscribers.py: the same guest token, live socket and
+  `rtc.signal` exchange, a real ICE/DTLS/SRTP connection in aiortc, each frame counted
+  once its packets are together, then dropped). A browser decodes every track it
+  receives, so on a small machine a hundred Chromium viewers measure their own
+  decoding; the probes stay browsers, one per page, and read the latency.
 
 For each N it waits until every subscriber shows video, then measures for `--seconds`:
 the Janus process's CPU (from /proc; the same with no subscriber is the baseline, so
@@ -24,9 +30,9 @@ CPU per subscriber is the increase over it divided by N, and subscribers per cor
 its inverse) and memory; per subscriber, bytes received and frames decoded per second;
 glass-to-glass latency (the clock read back from the decoded picture of the first
 viewer of each page, compared with the clock when it was read); on mesh, the host
-browser's CPU (its processes, all of them) and upload. Everything binds to 127.0.0.1
-and stops by itself; exits non-zero when a subscriber gets no video or the host's
-stream stops.
+browser's CPU (its processes, all of them) and upload; the RTP subscribers' own CPU.
+Everything binds to 127.0.0.1 and stops by itself; exits non-zero when a subscriber gets
+no video or the host's stream stops.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -56,6 +63,7 @@ from bench.common import (  # noqa: E402
     rss_kb,
     stop_on_sigterm,
 )
+from bench.rtp_subscribers import Subscribers  # noqa: E402
 from tests.e2e.conftest import CHROMIUM  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_ARGS as TEST_CHROMIUM_ARGS  # noqa: E402
 from tests.servers import stop  # noqa: E402
@@ -228,6 +236,8 @@ class Row:
     host_cpu_percent: float | None = None
     host_upload_kbit: float | None = None
     host_video_streams: int | None = None
+    rtp_subscribers: int = 0
+    rtp_subscribers_cpu_percent: float | None = None
 
 
 # --- Processes --------------------------------------------------------------------
@@ -304,19 +314,26 @@ class Janus:
 # --- The run ----------------------------------------------------------------------
 
 
-def measure(seconds: float, janus_pid: int | None, host_pids: list[int], pages, console):
+def rtp_received(rtp: Subscribers | None) -> dict:
+    tallies = rtp.tallies() if rtp else []
+    return {"bytes": sum(t.bytes for t in tallies), "frames": sum(t.frames for t in tallies)}
+
+
+def measure(seconds: float, janus_pid: int | None, host_pids: list[int], pages, console, rtp):
     for page in pages:
         page.evaluate("() => { window.__latency = []; window.__measuring = true; }")
-    received = [page.evaluate(RECEIVED) for page in pages]
+    received = [page.evaluate(RECEIVED) for page in pages] + [rtp_received(rtp)]
     sent = console.evaluate(SENT)
     janus_before = cpu_ticks([janus_pid]) if janus_pid else 0
     host_before = cpu_ticks(host_pids)
+    rtp_before = cpu_ticks(rtp.pids) if rtp else 0
     started = time.monotonic()
     time.sleep(seconds)
     elapsed = time.monotonic() - started
     janus_after = cpu_ticks([janus_pid]) if janus_pid else 0
     host_after = cpu_ticks(host_pids)
-    received_after = [page.evaluate(RECEIVED) for page in pages]
+    rtp_after = cpu_ticks(rtp.pids) if rtp else 0
+    received_after = [page.evaluate(RECEIVED) for page in pages] + [rtp_received(rtp)]
     sent_after = console.evaluate(SENT)
     latency = []
     for page in pages:
@@ -328,6 +345,7 @@ def measure(seconds: float, janus_pid: int | None, host_pids: list[int], pages, 
         "elapsed": elapsed,
         "janus_cpu": (janus_after - janus_before) / hz / elapsed,
         "host_cpu": (host_after - host_before) / hz / elapsed,
+        "rtp_cpu": (rtp_after - rtp_before) / hz / elapsed,
         "bytes": sum(a["bytes"] - b["bytes"] for a, b in pairs),
         "frames": sum(a["frames"] - b["frames"] for a, b in pairs),
         # Fewer bytes than before: the host's connection was replaced meanwhile.
@@ -374,36 +392,52 @@ def run_backend(backend, counts, args, env, target, logs, playwright) -> list[Ro
         time.sleep(3)
         janus_pid = janus.process.pid if janus else None  # manage.py janus execs Janus
         idle = None
+        live_path = f"/ws/broadcasts/{target['slug']}/"
         for count in [0, *counts]:
             pages = []
             tokens = [token() for _ in range(count)]
-            for start in range(0, count, args.per_page):
+            in_browsers, per_page = count, args.per_page
+            if args.audience == "rtp":
+                in_browsers, per_page = min(count, args.probes), 1
+            for start in range(0, in_browsers, per_page):
                 page = viewers_browser.new_context(
                     extra_http_headers=HTTPS, viewport=SCREENS[args.screens]
                 ).new_page()
                 page.goto(f"{base}/healthz")
-                page.evaluate(
-                    SUBSCRIBERS,
-                    {
-                        "livePath": f"/ws/broadcasts/{target['slug']}/",
-                        "tokens": tokens[start : start + args.per_page],
-                    },
-                )
+                share = tokens[start : min(start + per_page, in_browsers)]
+                page.evaluate(SUBSCRIBERS, {"livePath": live_path, "tokens": share})
                 pages.append(page)
+            rtp = None
+            if count > in_browsers:
+                ws = f"ws://127.0.0.1:{server.port}{live_path}?guest="
+                urls = [ws + quote(t) for t in tokens[in_browsers:]]
+                rtp = Subscribers(urls, base, args.rtp_layer, args.rtp_processes)
             deadline = time.monotonic() + 30 + count
             playing = 0
             while time.monotonic() < deadline:
                 playing = sum(page.evaluate(PLAYING) for page in pages)
+                playing += rtp.playing() if rtp else 0
                 if playing == count:
                     break
                 time.sleep(0.5)
             if playing < count:
                 states = [page.evaluate(STATES) for page in pages]
+                if rtp:
+                    states += [t.error or t.attempts for t in rtp.tallies() if not t.frames]
                 print(f"# {backend}, {count}: without video: {states}", flush=True)
             time.sleep(2)  # let the encoder's bitrate settle
-            figures = measure(args.seconds, janus_pid, descendants(host_root), pages, console)
+            try:
+                figures = measure(
+                    args.seconds, janus_pid, descendants(host_root), pages, console, rtp
+                )
+            finally:
+                if rtp:
+                    rtp.close()
             label = backend if args.screens == "desktop" else f"{backend}, phone screens"
             row = Row(backend=label, subscribers=count, playing=playing)
+            if rtp:
+                row.rtp_subscribers = count - in_browsers
+                row.rtp_subscribers_cpu_percent = round(100 * figures["rtp_cpu"], 1)
             row.janus_cpu_percent = round(100 * figures["janus_cpu"], 1) if janus else None
             row.janus_rss_mb = round(rss_kb(janus_pid) / 1024, 1) if janus else None
             row.host_cpu_percent = round(100 * figures["host_cpu"], 1)
@@ -470,8 +504,8 @@ def table(rows: list[Row]) -> str:
         "| backend | subscribers | with video | Janus CPU % | Janus RSS MB | Janus CPU ms "
         "per subscriber-second | subscribers per core | kbit/s per subscriber | frames/s "
         "per subscriber | glass-to-glass p50 / p95 ms | host browser CPU % | host upload "
-        "kbit/s | host video streams |",
-        "|---" * 13 + "|",
+        "kbit/s | host video streams | of them RTP | RTP subscribers' CPU % |",
+        "|---" * 15 + "|",
     ]
     for r in rows:
         lines.append(
@@ -492,6 +526,8 @@ def table(rows: list[Row]) -> str:
                     r.host_cpu_percent,
                     r.host_upload_kbit,
                     r.host_video_streams,
+                    r.rtp_subscribers,
+                    r.rtp_subscribers_cpu_percent,
                 )
             )
             + " |"
@@ -511,6 +547,17 @@ def main(argv: list[str] | None = None) -> int:
         default="desktop",
         help="the subscribers' screens: on janus, phones take the middle simulcast layer",
     )
+    parser.add_argument(
+        "--audience",
+        choices=["chromium", "rtp"],
+        default="chromium",
+        help="rtp: all subscribers but --probes receive without decoding",
+    )
+    parser.add_argument("--probes", type=int, default=2, help="Chromium viewers, with rtp")
+    parser.add_argument(
+        "--rtp-layer", type=int, choices=[0, 1, 2], default=2, help="the layer RTP ones ask for"
+    )
+    parser.add_argument("--rtp-processes", type=int, default=2, help="processes running them")
     parser.add_argument("--media-ip", default="127.0.0.2", help="JANUS_MEDIA_IP")
     parser.add_argument("--json", help="write the results here")
     parser.add_argument("--logs", default=str(ROOT / "var" / "bench-logs"))
