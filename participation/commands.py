@@ -1,23 +1,37 @@
-"""The live socket's command registry.
+"""The command registry of every live socket.
 
-Each app's `live.py` registers the commands it handles, with the role a sender needs
-and the serializer that validates the frame's fields. The consumer dispatches.
+Each app's `live.py` registers the commands it handles, with the audience that may send
+them (attendees on the live socket, moderators on the admin's dashboard socket), the
+role an attendee needs, and the serializer that validates the frame's fields. Both
+sockets dispatch through the same guarded path (`LiveConsumer.receive`).
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from rest_framework import serializers
 
 from broadcasts.models import Broadcast
 
 from .models import Attendee, Role
 
+# Who sends a command: an attendee (on the live socket), or a moderator on the dashboard
+# socket, who is a staff user and not in the audience.
+ATTENDEES = "attendees"
+MODERATORS = "moderators"
+
 
 @dataclass(frozen=True)
 class CommandContext:
     broadcast: Broadcast
-    attendee: Attendee
+    attendee: Attendee | None = None  # for attendees' commands
+    moderator: AbstractBaseUser | None = None  # for moderators' commands
+
+    @property
+    def by(self) -> AbstractBaseUser:
+        """The user a moderation move is recorded against: the moderator, or the host."""
+        return self.moderator if self.moderator is not None else self.attendee.user
 
 
 Handler = Callable[..., dict | None]
@@ -70,7 +84,8 @@ def _unbind(field: serializers.Field) -> None:
         child.parent = None
 
 
-REGISTRY: dict[str, Command] = {}
+REGISTRIES: dict[str, dict[str, Command]] = {ATTENDEES: {}, MODERATORS: {}}
+REGISTRY = REGISTRIES[ATTENDEES]
 
 
 def live_command(
@@ -81,8 +96,9 @@ def live_command(
     rate: str = "command",
     database: bool = True,
     batched: bool = False,
+    audience: str = ATTENDEES,
 ) -> Callable[[Handler], Handler]:
-    """Register `handler(context, data)` for the command `name`.
+    """Register `handler(context, data)` for the command `name` sent by `audience`.
 
     The handler runs in a worker thread with validated `data`; it calls a service
     and may return extra fields for the `ack`. Domain errors become `error` frames.
@@ -90,10 +106,14 @@ def live_command(
     `batched=True`, for many connections at once (see `Command.batched`).
     """
 
+    registry = REGISTRIES[audience]
+    if audience == MODERATORS and (roles or batched):
+        raise ValueError("moderators have no role in the audience, and are few: no batches")
+
     def register(handler: Handler) -> Handler:
-        if name in REGISTRY:
+        if name in registry:
             raise RuntimeError(f"live command {name!r} registered twice")
-        REGISTRY[name] = Command(
+        registry[name] = Command(
             name=name,
             handler=handler,
             roles=frozenset(roles) if roles else None,

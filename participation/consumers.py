@@ -18,7 +18,7 @@ from broadcasts.errors import DomainError, Forbidden
 from . import admissions
 from .batching import Batcher, database_call
 from .channels import ATTENDEE, HOSTS
-from .commands import REGISTRY, Command, CommandContext
+from .commands import ATTENDEES, REGISTRIES, REGISTRY, Command, CommandContext
 from .fanout import encode, hubs, start_eagerly
 from .guests import guest_key_from_cookies, guest_key_from_token
 from .models import Attendee, Role
@@ -43,6 +43,8 @@ _THEN_CLOSE = object()
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
+    # The commands this socket's senders may send (commands.py).
+    commands: dict[str, Command] = REGISTRIES[ATTENDEES]
     attendee: Attendee | None = None
     # What this page gets private messages for: (ATTENDEE, id), (HOSTS, broadcast id).
     private_targets: tuple[tuple[str, int], ...] = ()
@@ -77,10 +79,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.slug = self.scope["url_route"]["kwargs"]["slug"]
-        self.buckets = {
-            "command": TokenBucket(settings.LIVE_COMMAND_RATE, settings.LIVE_COMMAND_BURST),
-            "signal": TokenBucket(settings.LIVE_SIGNAL_RATE, settings.LIVE_SIGNAL_BURST),
-        }
+        self.buckets = rate_limits()
         cookies = self.scope.get("cookies") or {}
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         # The embedded widget names its guest with a token from its own storage.
@@ -231,8 +230,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.hub.audience_changed(self.slug, self.attendee.broadcast_id)
         self.attendee = None
 
+    def joined(self) -> bool:
+        """Whether this socket got in (and commands may run)."""
+        return self.attendee is not None
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.attendee is None:
+        if not self.joined():
             return
         if text_data is None or len(text_data) > MAX_FRAME_CHARS:
             await self._error(None, "invalid", "Send JSON text frames of at most 64 KB.")
@@ -249,7 +252,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if ref is not None and not (isinstance(ref, str | int) and len(str(ref)) <= MAX_REF_CHARS):
             await self._error(None, "invalid", "`ref` must be a short string.")
             return
-        command = REGISTRY.get(frame.get("type")) if isinstance(frame.get("type"), str) else None
+        kind = frame.get("type")
+        command = self.commands.get(kind) if isinstance(kind, str) else None
         if command is None:
             await self._error(ref, "invalid", "Unknown command type.")
             return
@@ -311,6 +315,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if details:
             frame["details"] = details
         await self.send(text_data=encode(frame))
+
+
+def rate_limits() -> dict[str, TokenBucket]:
+    """A connection's rate limits, by the `rate` its commands draw on."""
+    return {
+        "command": TokenBucket(settings.LIVE_COMMAND_RATE, settings.LIVE_COMMAND_BURST),
+        "signal": TokenBucket(settings.LIVE_SIGNAL_RATE, settings.LIVE_SIGNAL_BURST),
+    }
 
 
 def _media_ready(attendee_pk: int) -> None:

@@ -1,78 +1,28 @@
 """The admin's live dashboard socket: `/ws/broadcasts/<slug>/dashboard/`.
 
 A moderator watches a broadcast without being in its audience: the same public events
-as every page (numbered, replayed on reconnect), the hosts' moderation frames, and a
-short list of moderation commands, each run by the same service as the host's, as the
-moderator (so the services check the permission and record who did it).
+as every page (numbered, replayed on reconnect), the hosts' moderation frames, and the
+moderation commands registered for moderators (live.py: the hosts' own handlers, run as
+the moderator, so the services check the permission and record who did it), through the
+live socket's guarded path: the frame cap, rate limits, validation, errors as frames.
 """
 
-import json
+from django.contrib.auth import get_user_model
 
-from rest_framework import serializers
-
-from broadcasts import services as broadcasts
-from broadcasts.errors import DomainError, Forbidden, NotFound
+from broadcasts.errors import Forbidden, NotFound
 from broadcasts.models import Broadcast
 from broadcasts.selectors import user_can_run
 
-from . import questions, stage
 from .batching import database_call
 from .channels import HOSTS
-from .consumers import CLOSE_CODES, LiveConsumer, _resume_point
+from .commands import MODERATORS, REGISTRIES, Command, CommandContext
+from .consumers import CLOSE_CODES, LiveConsumer, _resume_point, rate_limits
 from .fanout import bus, encode, hubs
 from .selectors import dashboard_snapshot
 
 
-class AttendeeId(serializers.Serializer):
-    attendee = serializers.IntegerField(min_value=1)
-
-
-class QuestionId(serializers.Serializer):
-    question = serializers.IntegerField(min_value=1)
-
-
-class Nothing(serializers.Serializer):
-    pass
-
-
-def _about_attendee(service):
-    return lambda broadcast, user, data: service(
-        broadcast=broadcast, attendee_id=data["attendee"], by=user
-    )
-
-
-def _about_question(action):
-    return lambda broadcast, user, data: questions.question_moderate(
-        broadcast=broadcast, question_id=data["question"], action=action, by=user
-    )
-
-
-def _pin(*, pinned: bool):
-    return lambda broadcast, user, data: questions.question_pin(
-        broadcast=broadcast, question_id=data["question"], by=user, pinned=pinned
-    )
-
-
-def _lifecycle(action):
-    return lambda broadcast, user, data: broadcasts.ACTIONS[action](broadcast=broadcast, by=user)
-
-
-# command -> (fields, handler(broadcast, user, data))
-COMMANDS = {
-    "ping": (Nothing, lambda broadcast, user, data: None),
-    "hand.decline": (AttendeeId, _about_attendee(stage.hand_decline)),
-    "stage.remove": (AttendeeId, _about_attendee(stage.stage_remove)),
-    "attendee.remove": (AttendeeId, _about_attendee(stage.attendee_remove)),
-    **{f"question.{action}": (QuestionId, _about_question(action)) for action in questions.MOVES},
-    "question.pin": (QuestionId, _pin(pinned=True)),
-    "question.unpin": (QuestionId, _pin(pinned=False)),
-    "broadcast.pause": (Nothing, _lifecycle("pause")),
-    "broadcast.resume": (Nothing, _lifecycle("resume")),
-    "broadcast.end": (Nothing, _lifecycle("end")),
-}
-
-
 class DashboardConsumer(LiveConsumer):
+    commands = REGISTRIES[MODERATORS]
     broadcast_id: int | None = None
 
     async def connect(self) -> None:
@@ -80,6 +30,7 @@ class DashboardConsumer(LiveConsumer):
         self.synced_seq = None
         self.pending = []
         self.user = self.scope.get("user")
+        self.buckets = rate_limits()
         try:
             self.broadcast_id = await database_call(self._allowed)()
         except (Forbidden, NotFound) as error:
@@ -96,14 +47,15 @@ class DashboardConsumer(LiveConsumer):
         await self._flush_pending(seq)
 
     def _allowed(self) -> int:
-        broadcast = Broadcast.objects.filter(slug=self.slug).first()
+        return self._moderated(self.user).pk
+
+    def _moderated(self, user) -> Broadcast:
+        broadcast = Broadcast.objects.select_related("host").filter(slug=self.slug).first()
         if broadcast is None:
             raise NotFound("There is no such broadcast.")
-        if not (
-            self.user and self.user.is_staff and user_can_run(broadcast=broadcast, user=self.user)
-        ):
+        if not (user and user.is_staff and user_can_run(broadcast=broadcast, user=user)):
             raise Forbidden("The dashboard is for moderators.")
-        return broadcast.pk
+        return broadcast
 
     def _snapshot(self) -> tuple[list[str], int]:
         epoch, since = _resume_point(self.scope.get("query_string", b""))
@@ -123,34 +75,12 @@ class DashboardConsumer(LiveConsumer):
         self._leave_room()
         self.broadcast_id = None
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self.broadcast_id is None:
-            return
-        try:
-            frame = json.loads(text_data or "")
-        except ValueError:
-            frame = None
-        if not isinstance(frame, dict) or frame.get("type") not in COMMANDS:
-            await self._error(
-                None if not isinstance(frame, dict) else frame.get("ref"),
-                "invalid",
-                "Unknown command.",
-            )
-            return
-        ref = frame.get("ref")
-        fields_class, handler = COMMANDS[frame["type"]]
-        fields = fields_class(data={k: v for k, v in frame.items() if k not in ("type", "ref")})
-        if not fields.is_valid():
-            await self._error(ref, "invalid", "Some fields are not right.", details=fields.errors)
-            return
+    def joined(self) -> bool:
+        return self.broadcast_id is not None
 
-        def run():
-            broadcast = Broadcast.objects.get(pk=self.broadcast_id)
-            return handler(broadcast, self.user, fields.validated_data)
-
-        try:
-            await database_call(run)()
-        except DomainError as error:
-            await self._error(ref, error.code, error.message, details=error.details)
-            return
-        await self.send(text_data=encode({"type": "ack", "ref": ref}))
+    def _run(self, command: Command, data: dict) -> dict | None:
+        # Checked again for every command, on a fresh user (permissions are cached on the
+        # object): staff status or the permission may have gone since the socket opened.
+        moderator = get_user_model().objects.filter(pk=self.user.pk).first()
+        broadcast = self._moderated(moderator)
+        return command.handler(CommandContext(broadcast=broadcast, moderator=moderator), data)

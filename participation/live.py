@@ -1,19 +1,37 @@
-"""Live commands every attendee may send, and the WebRTC signalling path."""
+"""Live commands: what attendees send on the live socket (the WebRTC signalling path
+among them), and the moderation moves that hosts send there and moderators on the
+admin's dashboard socket, one handler for both."""
 
 from rest_framework import serializers
 
+from broadcasts import services as broadcasts
 from broadcasts.errors import DomainError
 from broadcasts.media import SIGNAL_KINDS
 
 from . import questions, reactions, services, stage
-from .commands import HOSTS, STAGE, CommandContext, live_command
+from .commands import HOSTS, MODERATORS, STAGE, CommandContext, NoFields, live_command
 from .models import QUESTION_MAX_CHARS, Role
 
 
 @live_command("ping", database=False)
+@live_command("ping", database=False, audience=MODERATORS)
 def ping(context: None, data: dict) -> None:
     """The client's heartbeat: an ack proves the socket and the server are alive."""
     return None
+
+
+def moderation(name: str, *, fields=None, moderators: bool = True):
+    """Register a moderation move for hosts on the live socket and, with `moderators`,
+    for moderators on the dashboard socket. `context.by` is whoever moved."""
+    fields = fields or NoFields
+
+    def register(handler):
+        live_command(name, roles=HOSTS, fields=fields)(handler)
+        if moderators:
+            live_command(name, fields=fields, audience=MODERATORS)(handler)
+        return handler
+
+    return register
 
 
 class IceCandidate(serializers.Serializer):
@@ -80,24 +98,25 @@ def hand_cancel(context: CommandContext, data: dict) -> None:
     stage.hand_cancel(attendee=context.attendee)
 
 
-def _host_decides(name: str, service) -> None:
-    """A host command about one attendee (`{"attendee": id}`), run by `service`."""
+def _decides(name: str, service, *, moderators: bool) -> None:
+    """A moderation move about one attendee (`{"attendee": id}`), run by `service`."""
 
-    @live_command(name, roles=HOSTS, fields=AttendeeField)
+    @moderation(name, fields=AttendeeField, moderators=moderators)
     def handle(context: CommandContext, data: dict) -> None:
-        service(broadcast=context.broadcast, attendee_id=data["attendee"], by=context.attendee.user)
+        service(broadcast=context.broadcast, attendee_id=data["attendee"], by=context.by)
 
 
-_host_decides("hand.approve", stage.hand_approve)
-_host_decides("hand.decline", stage.hand_decline)
-_host_decides("stage.remove", stage.stage_remove)
-_host_decides("stage.invite", stage.stage_invite)
-_host_decides("attendee.remove", stage.attendee_remove)
+# Who comes on stage is the hosts' call; moderators keep order.
+_decides("hand.approve", stage.hand_approve, moderators=False)
+_decides("stage.invite", stage.stage_invite, moderators=False)
+_decides("hand.decline", stage.hand_decline, moderators=True)
+_decides("stage.remove", stage.stage_remove, moderators=True)
+_decides("attendee.remove", stage.attendee_remove, moderators=True)
 
 
-@live_command("hand.lower_all", roles=HOSTS)
+@moderation("hand.lower_all", moderators=False)
 def hand_lower_all(context: CommandContext, data: dict) -> dict:
-    lowered = stage.hands_lower_all(broadcast=context.broadcast, by=context.attendee.user)
+    lowered = stage.hands_lower_all(broadcast=context.broadcast, by=context.by)
     return {"lowered": lowered}
 
 
@@ -139,36 +158,39 @@ def question_upvote(context: CommandContext, data: dict) -> dict:
     return {"votes": question.votes}
 
 
-def _host_moderates(name: str, action: str) -> None:
-    @live_command(name, roles=HOSTS, fields=QuestionField)
+def _moderates(name: str, action: str) -> None:
+    @moderation(name, fields=QuestionField)
     def handle(context: CommandContext, data: dict) -> None:
         questions.question_moderate(
-            broadcast=context.broadcast,
-            question_id=data["question"],
-            action=action,
-            by=context.attendee.user,
+            broadcast=context.broadcast, question_id=data["question"], action=action, by=context.by
         )
 
 
 for _action in questions.MOVES:
-    _host_moderates(f"question.{_action}", _action)
+    _moderates(f"question.{_action}", _action)
 
 
-@live_command("question.pin", roles=HOSTS, fields=QuestionField)
+@moderation("question.pin", fields=QuestionField)
 def question_pin(context: CommandContext, data: dict) -> None:
-    questions.question_pin(
-        broadcast=context.broadcast, question_id=data["question"], by=context.attendee.user
-    )
+    questions.question_pin(broadcast=context.broadcast, question_id=data["question"], by=context.by)
 
 
-@live_command("question.unpin", roles=HOSTS, fields=QuestionField)
+@moderation("question.unpin", fields=QuestionField)
 def question_unpin(context: CommandContext, data: dict) -> None:
     questions.question_pin(
-        broadcast=context.broadcast,
-        question_id=data["question"],
-        by=context.attendee.user,
-        pinned=False,
+        broadcast=context.broadcast, question_id=data["question"], by=context.by, pinned=False
     )
+
+
+def _lifecycle(action: str) -> None:
+    # Hosts move their broadcast from the console's buttons (the HTTP API).
+    @live_command(f"broadcast.{action}", audience=MODERATORS)
+    def handle(context: CommandContext, data: dict) -> None:
+        broadcasts.ACTIONS[action](broadcast=context.broadcast, by=context.moderator)
+
+
+for _action in ("pause", "resume", "end"):
+    _lifecycle(_action)
 
 
 @live_command("like", batched=True)

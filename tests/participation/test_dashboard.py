@@ -1,9 +1,14 @@
 """The admin's live dashboard socket: who may open it, what it sees, what it can do."""
 
+import json
+from dataclasses import replace
+
 import pytest
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from participation import questions, stage
+from participation.commands import MODERATORS, REGISTRIES
 from participation.models import Attendee, Question, SpeakRequest
 from tests.factories import GuestFactory, UserFactory, in_group
 from tests.participation.live_client import live_client, refused
@@ -74,3 +79,66 @@ async def test_the_moderator_sees_the_session_and_moderates_it(
         )
     )()
     assert moved == (moderator.pk, moderator.pk)
+
+
+async def test_the_dashboard_takes_commands_through_the_live_sockets_guards(
+    live_broadcast, moderator, monkeypatch
+):
+    """The same path as the live socket: a frame cap, malformed frames answered, rate
+    limits, and a failing handler answered with an error instead of a dropped socket."""
+    async with live_client(live_broadcast.slug, user=moderator, path_suffix="dashboard/") as board:
+        await board.send_raw(json.dumps({"type": "ping", "ref": "big", "pad": "x" * 70_000}))
+        assert (await board.receive_until("error"))["message"] == (
+            "Send JSON text frames of at most 64 KB."
+        )
+        await board.send_raw('{"type": "ping", "ref": {"nested": true}}')
+        assert (await board.receive_until("error"))["code"] == "invalid"
+        reply = await board.command("question.hide", question="many")
+        assert (reply["code"], list(reply["details"])) == ("invalid", ["question"])
+
+        def broken(context, data):
+            raise RuntimeError("a bug in a service")
+
+        moves = REGISTRIES[MODERATORS]
+        monkeypatch.setitem(moves, "hand.decline", replace(moves["hand.decline"], handler=broken))
+        reply = await board.command("hand.decline", attendee=1)
+        assert (reply["type"], reply["code"]) == ("error", "conflict")
+        assert (await board.command("ping"))["type"] == "ack"  # still open
+
+        await board.drain()
+        flood = settings.LIVE_COMMAND_BURST + 5
+        for n in range(flood):
+            await board.send_raw(json.dumps({"type": "ping", "ref": f"p{n}"}))
+        codes = []
+        while len(codes) < flood:
+            frame = await board.receive()
+            if frame["type"] in ("ack", "error"):
+                codes.append(frame.get("code"))
+        assert codes[0] is None and "rate_limited" in codes
+
+
+async def test_a_moderator_who_loses_the_permission_can_no_longer_move_anything(
+    live_broadcast, moderator, ann
+):
+    await database_sync_to_async(stage.hand_raise)(attendee=ann)
+    async with live_client(live_broadcast.slug, user=moderator, path_suffix="dashboard/") as board:
+        await database_sync_to_async(moderator.groups.clear)()
+        reply = await board.command("hand.decline", attendee=ann.pk)
+        assert (reply["type"], reply["code"]) == ("error", "forbidden")
+        reply = await board.command("broadcast.end")
+        assert (reply["type"], reply["code"]) == ("error", "forbidden")
+    assert (
+        await database_sync_to_async(lambda: SpeakRequest.objects.get(attendee=ann).state)()
+        == "pending"
+    )
+    await database_sync_to_async(live_broadcast.refresh_from_db)()
+    assert live_broadcast.state == "live"
+
+
+async def test_moderators_may_not_put_people_on_stage(live_broadcast, moderator, ann):
+    """Who comes on stage is the hosts' call: approve and invite are not dashboard moves."""
+    await database_sync_to_async(stage.hand_raise)(attendee=ann)
+    async with live_client(live_broadcast.slug, user=moderator, path_suffix="dashboard/") as board:
+        for command in ("hand.approve", "stage.invite"):
+            reply = await board.command(command, attendee=ann.pk)
+            assert (reply["code"], reply["message"]) == ("invalid", "Unknown command type.")
