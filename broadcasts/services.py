@@ -6,11 +6,9 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from leads.services import export_post_session
 from participation.fanout import publish_on_commit
-from participation.services import attendee_for_user
-from participation.stage import stage_clear_for_end
 
+from . import signals
 from .audit import audit_record
 from .errors import Conflict, Forbidden, InvalidInput
 from .media import media_backend
@@ -84,12 +82,12 @@ def _transition(
             update_fields=["state", "went_live_at", "ended_at", "scheduled_start", "updated_at"]
         )
         if to_state == S.LIVE:
-            # The host is on stage from the first second, console open or not yet.
-            attendee_for_user(broadcast=locked, user=locked.host)
+            signals.went_live.send(sender=Broadcast, broadcast=locked)
         if to_state == S.ENDED:
-            stage_clear_for_end(broadcast=locked)
-            # The post-session lead export queues itself.
-            transaction.on_commit(lambda: export_post_session(broadcast_id=locked.pk))
+            signals.ending.send(sender=Broadcast, broadcast=locked)
+            transaction.on_commit(
+                lambda: signals.ended.send(sender=Broadcast, broadcast_id=locked.pk)
+            )
             # An SFU room closes every peer connection of the broadcast.
             transaction.on_commit(lambda: media_backend().ended(broadcast_id=locked.pk))
         BroadcastTransition.objects.create(

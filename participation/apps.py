@@ -9,3 +9,4 @@ class ParticipationConfig(AppConfig):
     def ready(self) -> None:
         # Each app's live.py registers the commands it handles on the live socket.
         autodiscover_modules("live")
+        from . import receivers  # noqa: F401  (connects them)
