@@ -2,6 +2,7 @@
 
 import asyncio
 import collections
+import multiprocessing
 import os
 import re
 import socket
@@ -188,3 +189,44 @@ async def join_as_guest(tab: Tab, slug: str) -> bool:
     if await tab.request("POST", f"/b/{slug}/watch/", 302, data=name) is None:
         return False
     return await tab.request("GET", f"/b/{slug}/watch/", 200) is not None
+
+
+class ChildProcesses:
+    """Client processes of a benchmark (one core cannot drive thousands of clients):
+    each is spawned, daemonic, and talks to us over its own pipe. Process i runs
+    `target(pipe, *argument_lists[i])`."""
+
+    def __init__(self, target, argument_lists: list[tuple]):
+        context = multiprocessing.get_context("spawn")
+        self.pipes, self.processes = [], []
+        for arguments in argument_lists:
+            ours, theirs = context.Pipe()
+            process = context.Process(target=target, args=(theirs, *arguments), daemon=True)
+            process.start()
+            self.pipes.append(ours)
+            self.processes.append(process)
+
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self.processes]
+
+    def ask(self, messages: list, *, timeout: float, what: str) -> list:
+        """Send `messages[i]` to process i, and return their answers in order."""
+        for pipe, message in zip(self.pipes, messages, strict=True):
+            pipe.send(message)
+        answers = []
+        for pipe in self.pipes:
+            if not pipe.poll(timeout):
+                raise TimeoutError(f"a client process did not answer {what}")
+            answers.append(pipe.recv())
+        return answers
+
+    def ask_all(self, message, *, timeout: float, what: str) -> list:
+        return self.ask([message] * len(self.pipes), timeout=timeout, what=what)
+
+    def join(self) -> None:
+        """Wait for them to exit (they were told to), killing any that will not."""
+        for process in self.processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()

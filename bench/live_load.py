@@ -34,7 +34,6 @@ import collections
 import contextlib
 import gc
 import json
-import multiprocessing
 import os
 import random
 import socket
@@ -51,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from bench.common import (  # noqa: E402
+    ChildProcesses,
     Tab,
     Tally,
     collect_static,
@@ -253,30 +253,13 @@ class Audience:
     """N viewers spread over a few client processes (one core cannot drive thousands)."""
 
     def __init__(self, viewers: list[Viewer], processes: int, timed_types: set[str]):
-        context = multiprocessing.get_context("spawn")
-        self.pipes = []
-        self.processes = []
-        for index in range(processes):
-            share = viewers[index::processes]
-            if not share:
-                continue
-            ours, theirs = context.Pipe()
-            process = context.Process(
-                target=_client_process, args=(theirs, share, timed_types), daemon=True
-            )
-            process.start()
-            self.pipes.append(ours)
-            self.processes.append(process)
+        shares = [viewers[index::processes] for index in range(processes)]
+        self.children = ChildProcesses(
+            _client_process, [(share, timed_types) for share in shares if share]
+        )
 
     def _ask(self, command: str, argument=None, timeout: float = 120) -> list:
-        for pipe in self.pipes:
-            pipe.send((command, argument))
-        answers = []
-        for pipe in self.pipes:
-            if not pipe.poll(timeout):
-                raise TimeoutError(f"client process did not answer {command}")
-            answers.append(pipe.recv())
-        return answers
+        return self.children.ask_all((command, argument), timeout=timeout, what=command)
 
     def join(self, within: float) -> float:
         return max(self._ask("join", within + 120, timeout=within + 180))
@@ -292,10 +275,7 @@ class Audience:
 
     def close(self) -> list[Viewer]:
         viewers = [viewer for share in self._ask("close") for viewer in share]
-        for process in self.processes:
-            process.join(timeout=10)
-            if process.is_alive():
-                process.kill()
+        self.children.join()
         return viewers
 
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -44,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from bench.common import (  # noqa: E402
+    ChildProcesses,
     Tab,
     Tally,
     collect_static,
@@ -117,40 +117,29 @@ class Clients:
     """The clients, spread over a few processes (one core cannot drive 512 of them)."""
 
     def __init__(self, processes: int, base: str, host_header: str, target: dict):
-        context = multiprocessing.get_context("spawn")
-        self.pipes, self.processes = [], []
-        for _ in range(processes):
-            ours, theirs = context.Pipe()
-            process = context.Process(
-                target=_client_process, args=(theirs, base, host_header, target), daemon=True
-            )
-            process.start()
-            self.pipes.append(ours)
-            self.processes.append(process)
+        self.children = ChildProcesses(_client_process, [(base, host_header, target)] * processes)
 
     def load(self, page: str, clients: int, seconds: float) -> Tally:
-        shares = [clients // len(self.pipes)] * len(self.pipes)
-        for index in range(clients % len(self.pipes)):
+        count = len(self.children.pipes)
+        shares = [clients // count] * count
+        for index in range(clients % count):
             shares[index] += 1
-        for pipe, share in zip(self.pipes, shares, strict=True):
-            pipe.send((page, share, seconds))
+        parts = self.children.ask(
+            [(page, share, seconds) for share in shares],
+            timeout=seconds + REQUEST_TIMEOUT + 60,
+            what=f"loading the {page}",
+        )
         merged = Tally()
-        for pipe in self.pipes:
-            if not pipe.poll(seconds + REQUEST_TIMEOUT + 60):
-                raise TimeoutError(f"a client process did not finish loading the {page}")
-            part = pipe.recv()
+        for part in parts:
             merged.latencies_ms += part.latencies_ms
             merged.errors.update(part.errors)
             merged.flows += part.flows
         return merged
 
     def close(self) -> None:
-        for pipe in self.pipes:
-            pipe.send(None)
-        for process in self.processes:
-            process.join(timeout=10)
-            if process.is_alive():
-                process.kill()
+        for pipe in self.children.pipes:
+            pipe.send(None)  # no answer: they exit
+        self.children.join()
 
 
 # --- What the servers hold --------------------------------------------------------

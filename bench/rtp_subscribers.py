@@ -23,10 +23,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import multiprocessing
 import time
 import uuid
 from dataclasses import dataclass
+
+from bench.common import ChildProcesses
 
 # How long to wait before asking again when the publisher is not there yet.
 RETRY_SECONDS = 1.0
@@ -238,33 +239,15 @@ class Subscribers:
     """`len(urls)` subscribers spread over `processes` child processes."""
 
     def __init__(self, urls: list[str], origin: str, layer: int, processes: int):
-        context = multiprocessing.get_context("spawn")
-        self.pipes, self.processes = [], []
-        for index in range(processes):
-            share = urls[index::processes]
-            if not share:
-                continue
-            ours, theirs = context.Pipe()
-            process = context.Process(
-                target=_process, args=(theirs, share, origin, layer), daemon=True
-            )
-            process.start()
-            self.pipes.append(ours)
-            self.processes.append(process)
+        shares = [urls[index::processes] for index in range(processes)]
+        self.children = ChildProcesses(_process, [(s, origin, layer) for s in shares if s])
 
     @property
     def pids(self) -> list[int]:
-        return [process.pid for process in self.processes]
+        return self.children.pids
 
     def _ask(self, command: str, timeout: float = 60) -> list:
-        for pipe in self.pipes:
-            pipe.send(command)
-        answers = []
-        for pipe in self.pipes:
-            if not pipe.poll(timeout):
-                raise TimeoutError(f"a subscriber process did not answer {command}")
-            answers.append(pipe.recv())
-        return answers
+        return self.children.ask_all(command, timeout=timeout, what=command)
 
     def tallies(self) -> list[Tally]:
         return [tally for share in self._ask("tally") for tally in share]
@@ -275,10 +258,7 @@ class Subscribers:
     def close(self) -> None:
         with contextlib.suppress(TimeoutError, OSError, EOFError):
             self._ask("close", timeout=30)
-        for process in self.processes:
-            process.join(timeout=10)
-            if process.is_alive():
-                process.kill()
+        self.children.join()
 
 
 def wait_playing(subscribers: Subscribers, count: int, within: float) -> int:
