@@ -9,11 +9,11 @@ from django.templatetags.static import static
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
+from core.errors import DomainError
 from participation import selectors as participation
 
 from . import services
 from .analytics import broadcast_analytics
-from .errors import DomainError
 from .models import AuditEntry, Broadcast, BroadcastTransition
 from .selectors import user_can_run
 
@@ -128,7 +128,7 @@ class BroadcastAdmin(admin.ModelAdmin):
 
     @admin.display(description="viewers now / peak")
     def viewers(self, obj: Broadcast) -> str:
-        if obj.state in ("live", "paused"):
+        if obj.is_running:
             return f"{obj.viewers_now} now / {obj.viewers_peak or 0} peak"
         return f"{obj.viewers_peak} peak" if obj.viewers_peak is not None else "—"
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from .errors import Conflict, Forbidden
+from core.errors import Conflict, Forbidden
 
 SIGNAL_KINDS = ("request", "offer", "answer", "candidate", "bye")
 

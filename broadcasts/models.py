@@ -14,6 +14,11 @@ class BroadcastState(models.TextChoices):
     ENDED = "ended", "Ended"
 
 
+# A running broadcast has an audience in the room: viewers like, rate and raise hands,
+# the stage and its media are up. Paused holds the picture, not the room.
+RUNNING_STATES = (BroadcastState.LIVE, BroadcastState.PAUSED)
+
+
 class Audience(models.TextChoices):
     PUBLIC = "public", "Public (guests choose a display name)"
     SIGNED_IN = "signed_in", "Signed-in users"
@@ -114,6 +119,10 @@ class Broadcast(models.Model):
             raise ValidationError({"cta_url": "The call-to-action button needs a URL."})
         if self.cta_url and not self.cta_label:
             raise ValidationError({"cta_label": "The call-to-action button needs a label."})
+
+    @property
+    def is_running(self) -> bool:
+        return self.state in RUNNING_STATES
 
     @property
     def has_cta(self) -> bool:

@@ -8,7 +8,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 
-from .errors import Forbidden, NotFound
+from core.errors import Forbidden, NotFound
+
 from .models import Audience, Broadcast, BroadcastState
 
 AnyUser = AbstractBaseUser | AnonymousUser
@@ -75,6 +76,13 @@ def user_can_run(*, broadcast: Broadcast, user: AnyUser | None) -> bool:
     return user_is_host(broadcast=broadcast, user=user) or user.has_perm(
         "broadcasts.moderate_broadcast"
     )
+
+
+def require_can_run(*, broadcast: Broadcast, by: AnyUser | None) -> None:
+    """Refuse anyone but the broadcast's hosts and moderators. `by=None` is the system
+    itself (a task, a sweep), which may do anything."""
+    if by is not None and not user_can_run(broadcast=broadcast, user=by):
+        raise Forbidden("Only the broadcast's hosts and moderators can do that.")
 
 
 def broadcast_announced(*, slug: str, user: AnyUser, for_page: bool = False) -> Broadcast:

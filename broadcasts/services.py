@@ -6,37 +6,44 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import Conflict, InvalidInput, NotFound
+from core.locks import lock_row
+from core.machines import StateMachine
 from participation.fanout import publish_on_commit
 
 from . import signals
 from .audit import audit_record
-from .errors import Conflict, Forbidden, InvalidInput
 from .media import media_backend
 from .models import Broadcast, BroadcastState, BroadcastTransition
-from .selectors import AnyUser, broadcast_public_data, user_can_run
+from .selectors import AnyUser, broadcast_public_data, require_can_run
 
 S = BroadcastState
 
-# The lifecycle as a table: action -> {from state: to state}. Anything absent is refused.
-TRANSITIONS: dict[str, dict[str, str]] = {
-    "schedule": {S.DRAFT: S.SCHEDULED},
-    "start": {S.DRAFT: S.LIVE, S.SCHEDULED: S.LIVE},
-    "pause": {S.LIVE: S.PAUSED},
-    "resume": {S.PAUSED: S.LIVE},
-    "end": {S.LIVE: S.ENDED, S.PAUSED: S.ENDED},
-}
+LIFECYCLE = StateMachine(
+    moves={
+        "schedule": {S.DRAFT: S.SCHEDULED},
+        "start": {S.DRAFT: S.LIVE, S.SCHEDULED: S.LIVE},
+        "pause": {S.LIVE: S.PAUSED},
+        "resume": {S.PAUSED: S.LIVE},
+        "end": {S.LIVE: S.ENDED, S.PAUSED: S.ENDED},
+    },
+    refusal="Cannot {verb} a broadcast that is {state}.",
+    verbs={"start": "go live with"},
+)
 
-ACTION_VERBS = {
-    "schedule": "schedule",
-    "start": "go live with",
-    "pause": "pause",
-    "resume": "resume",
-    "end": "end",
-}
+
+def lock_broadcast(broadcast_id: int) -> Broadcast:
+    """The broadcast's row, locked to the end of the transaction: every change to its
+    lifecycle, hands, stage and pinned question takes it first, so two hosts acting at
+    once are served one after the other."""
+    broadcast = lock_row(Broadcast.objects, pk=broadcast_id)
+    if broadcast is None:
+        raise NotFound("There is no such broadcast.")
+    return broadcast
 
 
 def allowed_actions(*, state: str) -> list[str]:
-    return [action for action, moves in TRANSITIONS.items() if state in moves]
+    return LIFECYCLE.allowed(state)
 
 
 def broadcast_create(
@@ -61,19 +68,12 @@ def broadcast_create(
 def _transition(
     *, broadcast: Broadcast, action: str, by: AnyUser | None, changes: dict | None = None
 ) -> Broadcast:
-    if by is not None and not user_can_run(broadcast=broadcast, user=by):
-        raise Forbidden("Only the broadcast's hosts and moderators can do that.")
+    require_can_run(broadcast=broadcast, by=by)
     with transaction.atomic():
-        locked = Broadcast.objects.select_for_update().get(pk=broadcast.pk)
-        from_state = locked.state
-        to_state = TRANSITIONS[action].get(from_state)
-        if to_state is None:
-            current = locked.get_state_display().lower()
-            raise Conflict(f"Cannot {ACTION_VERBS[action]} a broadcast that is {current}.")
+        locked = lock_broadcast(broadcast.pk)
+        from_state = LIFECYCLE.move(locked, action, **(changes or {}))
+        to_state = locked.state
         now = timezone.now()
-        for name, value in (changes or {}).items():
-            setattr(locked, name, value)
-        locked.state = to_state
         if to_state == S.LIVE and locked.went_live_at is None:
             locked.went_live_at = now
         if to_state == S.ENDED:
@@ -145,13 +145,12 @@ def broadcast_end(*, broadcast: Broadcast, by: AnyUser | None) -> Broadcast:
 
 def broadcast_cta_push(*, broadcast: Broadcast, by: AnyUser | None) -> Broadcast:
     """Show the call-to-action to every viewer now, as a banner they cannot miss."""
-    if by is not None and not user_can_run(broadcast=broadcast, user=by):
-        raise Forbidden("Only the broadcast's hosts and moderators can do that.")
+    require_can_run(broadcast=broadcast, by=by)
     if not broadcast.has_cta:
         raise Conflict(
             "This broadcast has no call-to-action. Set its button label and URL in the admin."
         )
-    if broadcast.state not in (S.LIVE, S.PAUSED):
+    if not broadcast.is_running:
         raise Conflict("Push the call-to-action while the broadcast is live.")
     now = timezone.now()
     with transaction.atomic():

@@ -8,6 +8,8 @@ from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_http_methods
 
+from core.errors import Forbidden
+from core.http import domain_errors
 from participation import reactions
 from participation import services as participation
 from participation.forms import GuestNameForm
@@ -15,18 +17,15 @@ from participation.guests import guest_cookie_value, guest_key_from_request, set
 from participation.models import new_guest_key
 
 from .calendar import broadcast_ics
-from .errors import Forbidden, NotFound
 from .models import Audience, Broadcast
 from .selectors import broadcast_announced, broadcast_for_audience, user_is_host
 
 
 def _visible_broadcast(request: HttpRequest, slug: str) -> Broadcast:
-    try:
-        return broadcast_announced(slug=slug, user=request.user, for_page=True)
-    except NotFound:
-        raise Http404("There is no such broadcast.") from None
+    return broadcast_announced(slug=slug, user=request.user, for_page=True)
 
 
+@domain_errors
 def landing(request: HttpRequest, slug: str) -> HttpResponse:
     broadcast = _visible_broadcast(request, slug)
     return render(
@@ -40,6 +39,7 @@ def landing(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+@domain_errors
 def status(request: HttpRequest, slug: str) -> JsonResponse:
     """The state of a broadcast, for a landing page waiting to say "Join live"."""
     broadcast = _visible_broadcast(request, slug)
@@ -48,6 +48,7 @@ def status(request: HttpRequest, slug: str) -> JsonResponse:
     return response
 
 
+@domain_errors
 def calendar(request: HttpRequest, slug: str) -> HttpResponse:
     broadcast = _visible_broadcast(request, slug)
     if broadcast.scheduled_start is None:
@@ -63,14 +64,13 @@ def calendar(request: HttpRequest, slug: str) -> HttpResponse:
 def _watchable(request: HttpRequest, slug: str) -> Broadcast | HttpResponse:
     try:
         return broadcast_for_audience(slug=slug, user=request.user, for_page=True)
-    except NotFound:
-        raise Http404("There is no such broadcast.") from None
     except Forbidden as error:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         return render(request, "broadcasts/forbidden.html", {"message": error.message}, status=403)
 
 
+@domain_errors
 @require_http_methods(["GET", "POST"])
 def watch(request: HttpRequest, slug: str) -> HttpResponse:
     broadcast = _watchable(request, slug)
@@ -136,6 +136,7 @@ def _live_path(broadcast: Broadcast) -> str:
 
 
 @xframe_options_exempt
+@domain_errors
 def embed(request: HttpRequest, slug: str) -> HttpResponse:
     """The widget, in an iframe on another website (DESIGN section 2: `/b/<slug>/embed/`).
 
@@ -146,8 +147,6 @@ def embed(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         broadcast = broadcast_for_audience(slug=slug, user=request.user, for_page=True)
         refusal = None
-    except NotFound:
-        raise Http404("There is no such broadcast.") from None
     except Forbidden as error:
         broadcast = _visible_broadcast(request, slug)
         refusal = error.message
@@ -171,6 +170,7 @@ def embed(request: HttpRequest, slug: str) -> HttpResponse:
     return response
 
 
+@domain_errors
 def cta(request: HttpRequest, slug: str) -> HttpResponse:
     """Follow the call-to-action from a page without a live socket (the landing page),
     counting the click for whoever is known."""

@@ -132,6 +132,9 @@ HTTP_CONCURRENCY = env_int("PRIMETIME_HTTP_CONCURRENCY", 16, minimum=0)
 # Without a pool (PRIMETIME_DB_POOL_SIZE=0, e.g. behind PgBouncer): seconds a
 # connection is kept for reuse by its thread.
 DB_CONN_MAX_AGE = env_int("PRIMETIME_DB_CONN_MAX_AGE", 0, minimum=0)
+# Seconds a change waits for a row another request has locked (a broadcast's stage, a
+# question, an export) before it gives up with a conflict, on PostgreSQL; core/locks.py.
+LOCK_TIMEOUT_SECONDS = env_int("PRIMETIME_LOCK_TIMEOUT", 5, minimum=1)
 if DATABASE_URL:
     try:
         DATABASES = {"default": dj_database_url.parse(DATABASE_URL)}
@@ -393,6 +396,8 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
+    # Domain errors (core/errors.py) answer with their own status and code.
+    "EXCEPTION_HANDLER": "core.http.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PrimeTime API",

@@ -5,9 +5,9 @@ from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 
-from broadcasts.errors import Conflict, DomainError, Forbidden, InvalidInput
-from broadcasts.errors import NotFound as DomainNotFound
 from broadcasts.models import Broadcast
+from core.errors import Conflict, DomainError, Forbidden, InvalidInput
+from core.errors import NotFound as DomainNotFound
 
 from . import services
 from .models import Lead, LeadExport

@@ -20,8 +20,8 @@ from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections,
 from django.utils import timezone
 
 from broadcasts.audit import audit_record
-from broadcasts.errors import Conflict, Forbidden, InvalidInput, NotFound
 from broadcasts.models import Broadcast, BroadcastState
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from participation.fanout import send_to_hosts_on_commit
 from participation.models import Attendee
 from participation.ratelimit import rate_limit

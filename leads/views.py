@@ -5,8 +5,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from broadcasts.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from broadcasts.selectors import broadcast_for_audience
+from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from participation import services as participation
 from participation.guests import guest_key_from_request
 

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from broadcasts.errors import DomainError
+from core.errors import DomainError
 
 from . import questions, stage
 from .models import Attendee, CtaClick, Question, SpeakRequest, SpeakRequestTransition

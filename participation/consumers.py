@@ -13,7 +13,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import OperationalError
 
-from broadcasts.errors import DomainError, Forbidden
+from core.errors import DomainError, Forbidden
 
 from . import admissions
 from .batching import Batcher, database_call

@@ -9,9 +9,9 @@ live socket's guarded path: the frame cap, rate limits, validation, errors as fr
 
 from django.contrib.auth import get_user_model
 
-from broadcasts.errors import Forbidden, NotFound
 from broadcasts.models import Broadcast
 from broadcasts.selectors import user_can_run
+from core.errors import Forbidden, NotFound
 
 from .batching import database_call
 from .channels import HOSTS

@@ -1,7 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
-from broadcasts.errors import InvalidInput
+from core.errors import InvalidInput
 
 from .services import DISPLAY_NAME_MAX, clean_display_name
 

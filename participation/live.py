@@ -5,8 +5,8 @@ admin's dashboard socket, one handler for both."""
 from rest_framework import serializers
 
 from broadcasts import services as broadcasts
-from broadcasts.errors import DomainError
 from broadcasts.media import SIGNAL_KINDS
+from core.errors import DomainError
 
 from . import questions, reactions, services, stage
 from .commands import HOSTS, MODERATORS, STAGE, CommandContext, NoFields, live_command
@@ -166,7 +166,7 @@ def _moderates(name: str, action: str) -> None:
         )
 
 
-for _action in questions.MOVES:
+for _action in questions.MODERATION.moves:
     _moderates(f"question.{_action}", _action)
 
 

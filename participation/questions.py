@@ -13,9 +13,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from broadcasts.audit import audit_record
-from broadcasts.errors import Conflict, Forbidden, InvalidInput, NotFound
 from broadcasts.models import Broadcast, BroadcastState
-from broadcasts.selectors import AnyUser, user_can_run
+from broadcasts.selectors import AnyUser, require_can_run
+from broadcasts.services import lock_broadcast
+from core.errors import Conflict, InvalidInput, NotFound
+from core.machines import StateMachine
 
 from .fanout import publish_on_commit, send_private_on_commit, send_to_hosts_on_commit
 from .models import (
@@ -30,21 +32,17 @@ from .models import QuestionState as Q
 from .ratelimit import attendee_rate_limit
 from .selectors import question_public, question_withdrawn
 
-# action -> {from state: to state}. Anything absent is refused.
-MOVES: dict[str, dict[str, str]] = {
-    "approve": {Q.PENDING: Q.VISIBLE},
-    "answer": {Q.VISIBLE: Q.ANSWERED},
-    "reopen": {Q.ANSWERED: Q.VISIBLE},
-    "hide": {Q.PENDING: Q.HIDDEN, Q.VISIBLE: Q.HIDDEN, Q.ANSWERED: Q.HIDDEN},
-    "show": {Q.HIDDEN: Q.VISIBLE},
-}
-VERBS = {
-    "approve": "approve",
-    "answer": "mark as answered",
-    "reopen": "reopen",
-    "hide": "hide",
-    "show": "show",
-}
+MODERATION = StateMachine(
+    moves={
+        "approve": {Q.PENDING: Q.VISIBLE},
+        "answer": {Q.VISIBLE: Q.ANSWERED},
+        "reopen": {Q.ANSWERED: Q.VISIBLE},
+        "hide": {Q.PENDING: Q.HIDDEN, Q.VISIBLE: Q.HIDDEN, Q.ANSWERED: Q.HIDDEN},
+        "show": {Q.HIDDEN: Q.VISIBLE},
+    },
+    refusal="Cannot {verb} a question that is {state}.",
+    verbs={"answer": "mark as answered"},
+)
 
 
 def clean_question_text(raw: str) -> str:
@@ -81,20 +79,16 @@ def question_moderate(
     *, broadcast: Broadcast, question_id: int, action: str, by: AnyUser | None
 ) -> Question:
     """Approve, answer, reopen, hide or show a question (hosts and moderators)."""
-    if by is not None and not user_can_run(broadcast=broadcast, user=by):
-        raise Forbidden("Only the broadcast's hosts and moderators can moderate questions.")
+    require_can_run(broadcast=broadcast, by=by)
     with transaction.atomic():
         question = _locked(broadcast, question_id)
-        to_state = MOVES[action].get(question.state)
-        if to_state is None:
-            raise Conflict(
-                f"Cannot {VERBS[action]} a question that is {question.get_state_display().lower()}."
-            )
-        before = question.state
-        question.state = to_state
-        question.moderated_at = timezone.now()
-        question.moderated_by = by if by is not None and by.is_authenticated else None
-        if to_state not in PUBLIC_QUESTION_STATES:
+        before = MODERATION.move(
+            question,
+            action,
+            moderated_at=timezone.now(),
+            moderated_by=by if by is not None and by.is_authenticated else None,
+        )
+        if question.state not in PUBLIC_QUESTION_STATES:
             question.pinned = False
         question.save(update_fields=["state", "pinned", "moderated_at", "moderated_by"])
         _audit(question, by, action)
@@ -106,11 +100,10 @@ def question_pin(
     *, broadcast: Broadcast, question_id: int, by: AnyUser | None, pinned: bool = True
 ) -> Question:
     """Pin a question on top for everyone (one at a time), or unpin it."""
-    if by is not None and not user_can_run(broadcast=broadcast, user=by):
-        raise Forbidden("Only the broadcast's hosts and moderators can pin questions.")
+    require_can_run(broadcast=broadcast, by=by)
     with transaction.atomic():
         # The broadcast's row orders two hosts pinning at once.
-        Broadcast.objects.select_for_update().filter(pk=broadcast.pk).first()
+        lock_broadcast(broadcast.pk)
         question = _locked(broadcast, question_id)
         if pinned and question.state not in PUBLIC_QUESTION_STATES:
             raise Conflict("Only a question everyone can see can be pinned.")

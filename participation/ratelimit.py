@@ -34,7 +34,7 @@ ATTENDEE_LIMIT_MESSAGES = {
 
 def attendee_rate_limit(*, attendee_id: int, action: str) -> None:
     """Count one `action` by this attendee; raise RateLimited beyond the setting's allowance."""
-    from broadcasts.errors import RateLimited
+    from core.errors import RateLimited
 
     if attendees_past_rate_limit(attendee_ids=[attendee_id], action=action)[0]:
         raise RateLimited(ATTENDEE_LIMIT_MESSAGES[action])
@@ -59,7 +59,7 @@ def rate_limit(*, key: str, allowed: int, per_seconds: int, message: str) -> Non
     A fixed window, in Redis when it is set up (shared by every process), else in the
     cache of this process.
     """
-    from broadcasts.errors import RateLimited
+    from core.errors import RateLimited
 
     (count,) = _count([key], per_seconds=per_seconds)
     if count > allowed:

@@ -3,14 +3,13 @@ click the call-to-action."""
 
 from django.db import transaction
 
-from broadcasts.errors import Conflict, DomainError, InvalidInput, RateLimited
-from broadcasts.models import Broadcast, BroadcastState
+from broadcasts.models import Broadcast
+from core.errors import Conflict, DomainError, InvalidInput, RateLimited
 
 from .fanout import counter_changed_on_commit
 from .models import Attendee, CtaClick, Like, Rating, Role
 from .ratelimit import ATTENDEE_LIMIT_MESSAGES, attendee_rate_limit, attendees_past_rate_limit
 
-RUNNING = (BroadcastState.LIVE, BroadcastState.PAUSED)
 CTA_SOURCES = ("landing", "watch", "embed", "end")
 
 
@@ -28,7 +27,7 @@ def likes(*, attendees: list[Attendee]) -> list[bool | DomainError]:
     was their first like or the error that refuses it: one round trip for the rate
     limits, one transaction for the likes."""
     outcomes: list[bool | DomainError] = [False] * len(attendees)
-    live = [i for i, a in enumerate(attendees) if a.broadcast.state in RUNNING]
+    live = [i for i, a in enumerate(attendees) if a.broadcast.is_running]
     for index in set(range(len(attendees))) - set(live):
         outcomes[index] = Conflict("You can like the broadcast while it is live.")
     limited = attendees_past_rate_limit(attendee_ids=[attendees[i].pk for i in live], action="like")
@@ -66,7 +65,7 @@ def rate(*, attendee: Attendee, stars: int) -> Rating:
         raise InvalidInput("Choose from 1 to 5 stars.")
     if attendee.role == Role.HOST:
         raise Conflict("Hosts do not rate their own broadcast.")
-    if attendee.broadcast.state not in RUNNING:
+    if not attendee.broadcast.is_running:
         raise Conflict("You can rate the presenter while the broadcast is live.")
     attendee_rate_limit(attendee_id=attendee.pk, action="rate")
     with transaction.atomic():

@@ -13,10 +13,10 @@ from django.db.models import Count, DateTimeField, F, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from broadcasts.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from broadcasts.media import media_backend
-from broadcasts.models import Audience, Broadcast, BroadcastState
+from broadcasts.models import RUNNING_STATES, Audience, Broadcast, BroadcastState
 from broadcasts.selectors import AnyUser, broadcast_for_audience, user_is_host
+from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 
 from .fanout import bus
 from .models import Attendee, Role, ViewerSample, new_guest_key
@@ -354,7 +354,7 @@ def rtc_signal_send(*, broadcast: Broadcast, sender: Attendee, to: int, data: di
     if recipient is None:
         raise NotFound("There is no such person in this broadcast.")
     kind = data["kind"]
-    if kind == "request" and broadcast.state not in (BroadcastState.LIVE, BroadcastState.PAUSED):
+    if kind == "request" and not broadcast.is_running:
         raise Conflict("The broadcast is not live.")
     backend = media_backend()
     backend.check_signal(
@@ -392,9 +392,7 @@ def viewers_sample(*, now=None) -> None:
     now = now or timezone.now()
     interval = settings.VIEWER_SAMPLE_SECONDS
     bucket = datetime.fromtimestamp(int(now.timestamp()) // interval * interval, tz=UTC)
-    running = Broadcast.objects.filter(
-        state__in=[BroadcastState.LIVE, BroadcastState.PAUSED]
-    ).values_list("pk", flat=True)
+    running = Broadcast.objects.filter(state__in=RUNNING_STATES).values_list("pk", flat=True)
     counts = dict(
         Attendee.objects.filter(broadcast_id__in=list(running), connections__gt=0)
         .values_list("broadcast_id")

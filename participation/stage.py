@@ -13,10 +13,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from broadcasts.audit import audit_record
-from broadcasts.errors import Conflict, Forbidden, NotFound
 from broadcasts.media import media_backend
-from broadcasts.models import Broadcast, BroadcastState
-from broadcasts.selectors import AnyUser, user_can_run
+from broadcasts.models import Broadcast
+from broadcasts.selectors import AnyUser, require_can_run
+from broadcasts.services import lock_broadcast
+from core.errors import Conflict, NotFound
+from core.machines import StateMachine
 
 from .fanout import publish_on_commit, send_private_on_commit
 from .models import (
@@ -33,27 +35,21 @@ from .selectors import (
     stage_attendees,
 )
 
-# action -> {from state: to state}. Anything absent is refused.
-MOVES: dict[str, dict[str, str]] = {
-    "approve": {R.PENDING: R.APPROVED},
-    "decline": {R.PENDING: R.DECLINED},
-    "cancel": {R.PENDING: R.CANCELLED},
-    "expire": {R.PENDING: R.EXPIRED},
-    "end": {R.APPROVED: R.ENDED},
-    "remove": {R.APPROVED: R.REMOVED},
-}
-
-RUNNING = (BroadcastState.LIVE, BroadcastState.PAUSED)
+REQUESTS = StateMachine(
+    moves={
+        "approve": {R.PENDING: R.APPROVED},
+        "decline": {R.PENDING: R.DECLINED},
+        "cancel": {R.PENDING: R.CANCELLED},
+        "expire": {R.PENDING: R.EXPIRED},
+        "end": {R.APPROVED: R.ENDED},
+        "remove": {R.APPROVED: R.REMOVED},
+    },
+    refusal="This request is {state} already.",
+)
 
 
 def _move(request: SpeakRequest, action: str, *, by: AnyUser | None, **changes) -> SpeakRequest:
-    to_state = MOVES[action].get(request.state)
-    if to_state is None:
-        raise Conflict(f"This request is {request.get_state_display().lower()} already.")
-    from_state = request.state
-    request.state = to_state
-    for name, value in changes.items():
-        setattr(request, name, value)
+    from_state = REQUESTS.move(request, action, **changes)
     request.save()
     if by is not None and by.is_authenticated and by.pk != request.attendee.user_id:
         # A host's or moderator's decision about someone else goes to the audit log.
@@ -66,26 +62,15 @@ def _move(request: SpeakRequest, action: str, *, by: AnyUser | None, **changes) 
     SpeakRequestTransition.objects.create(
         request=request,
         from_state=from_state,
-        to_state=to_state,
+        to_state=request.state,
         by=by if by is not None and by.is_authenticated else None,
     )
     return request
 
 
-def _lock_broadcast(broadcast_id: int) -> Broadcast:
-    # Every change to a broadcast's hands and stage takes this row lock first, so two
-    # hosts approving at once are served one after the other.
-    return Broadcast.objects.select_for_update().get(pk=broadcast_id)
-
-
 def _require_running(broadcast: Broadcast) -> None:
-    if broadcast.state not in RUNNING:
+    if not broadcast.is_running:
         raise Conflict("The broadcast is not live.")
-
-
-def _require_host(broadcast: Broadcast, by: AnyUser | None) -> None:
-    if by is not None and not user_can_run(broadcast=broadcast, user=by):
-        raise Forbidden("Only the broadcast's hosts and moderators can do that.")
 
 
 def _pending_of(broadcast: Broadcast, attendee_id: int, *, invitation: bool) -> SpeakRequest:
@@ -199,7 +184,7 @@ def hand_raise(*, attendee: Attendee) -> SpeakRequest:
     if attendee.role != Role.VIEWER:
         raise Conflict("You are on stage already.")
     with transaction.atomic():
-        broadcast = _lock_broadcast(attendee.broadcast_id)
+        broadcast = lock_broadcast(attendee.broadcast_id)
         _require_running(broadcast)
         try:
             with transaction.atomic():
@@ -220,7 +205,7 @@ def hand_raise(*, attendee: Attendee) -> SpeakRequest:
 def hand_cancel(*, attendee: Attendee) -> SpeakRequest:
     """The requester withdraws: the hand goes down everywhere."""
     with transaction.atomic():
-        broadcast = _lock_broadcast(attendee.broadcast_id)
+        broadcast = lock_broadcast(attendee.broadcast_id)
         request = _pending_of(broadcast, attendee.pk, invitation=False)
         _move(request, "cancel", by=attendee.user, decided_at=timezone.now())
         _lowered(broadcast, request)
@@ -230,9 +215,9 @@ def hand_cancel(*, attendee: Attendee) -> SpeakRequest:
 
 def hand_approve(*, broadcast: Broadcast, attendee_id: int, by: AnyUser | None) -> SpeakRequest:
     """The host brings a requester on stage, if there is a place."""
-    _require_host(broadcast, by)
+    require_can_run(broadcast=broadcast, by=by)
     with transaction.atomic():
-        locked = _lock_broadcast(broadcast.pk)
+        locked = lock_broadcast(broadcast.pk)
         _require_running(locked)
         request = _pending_of(locked, attendee_id, invitation=False)
         _approve(locked, request, by=by)
@@ -241,9 +226,9 @@ def hand_approve(*, broadcast: Broadcast, attendee_id: int, by: AnyUser | None) 
 
 
 def hand_decline(*, broadcast: Broadcast, attendee_id: int, by: AnyUser | None) -> SpeakRequest:
-    _require_host(broadcast, by)
+    require_can_run(broadcast=broadcast, by=by)
     with transaction.atomic():
-        locked = _lock_broadcast(broadcast.pk)
+        locked = lock_broadcast(broadcast.pk)
         request = _pending_of(locked, attendee_id, invitation=False)
         _decline(locked, request, by=by)
         _publish_queue(locked)
@@ -260,9 +245,9 @@ def _decline(broadcast: Broadcast, request: SpeakRequest, *, by: AnyUser | None)
 
 def hands_lower_all(*, broadcast: Broadcast, by: AnyUser | None) -> int:
     """Decline every raised hand at once."""
-    _require_host(broadcast, by)
+    require_can_run(broadcast=broadcast, by=by)
     with transaction.atomic():
-        locked = _lock_broadcast(broadcast.pk)
+        locked = lock_broadcast(broadcast.pk)
         pending = list(pending_hands(locked.pk).select_for_update().select_related("attendee"))
         for request in pending:
             _decline(locked, request, by=by)
@@ -272,7 +257,7 @@ def hands_lower_all(*, broadcast: Broadcast, by: AnyUser | None) -> int:
 def stage_leave(*, attendee: Attendee) -> SpeakRequest:
     """A speaker ends their call: back to the audience."""
     with transaction.atomic():
-        broadcast = _lock_broadcast(attendee.broadcast_id)
+        broadcast = lock_broadcast(attendee.broadcast_id)
         request = _on_stage(broadcast, attendee.pk)
         _off_stage(broadcast, request, "end", by=attendee.user)
     return request
@@ -280,9 +265,9 @@ def stage_leave(*, attendee: Attendee) -> SpeakRequest:
 
 def stage_remove(*, broadcast: Broadcast, attendee_id: int, by: AnyUser | None) -> SpeakRequest:
     """The host takes a speaker off stage."""
-    _require_host(broadcast, by)
+    require_can_run(broadcast=broadcast, by=by)
     with transaction.atomic():
-        locked = _lock_broadcast(broadcast.pk)
+        locked = lock_broadcast(broadcast.pk)
         request = _on_stage(locked, attendee_id)
         _off_stage(locked, request, "remove", by=by)
     return request
@@ -302,9 +287,9 @@ def _off_stage(broadcast: Broadcast, request: SpeakRequest, action: str, *, by) 
 
 def stage_invite(*, broadcast: Broadcast, attendee_id: int, by: AnyUser | None) -> SpeakRequest:
     """The host invites a viewer on stage; nothing starts until the viewer accepts."""
-    _require_host(broadcast, by)
+    require_can_run(broadcast=broadcast, by=by)
     with transaction.atomic():
-        locked = _lock_broadcast(broadcast.pk)
+        locked = lock_broadcast(broadcast.pk)
         _require_running(locked)
         attendee = Attendee.objects.filter(pk=attendee_id, broadcast=locked).first()
         if attendee is None:
@@ -333,7 +318,7 @@ def stage_invite(*, broadcast: Broadcast, attendee_id: int, by: AnyUser | None) 
 
 def invitation_accept(*, attendee: Attendee) -> SpeakRequest:
     with transaction.atomic():
-        broadcast = _lock_broadcast(attendee.broadcast_id)
+        broadcast = lock_broadcast(attendee.broadcast_id)
         _require_running(broadcast)
         request = _pending_of(broadcast, attendee.pk, invitation=True)
         _approve(broadcast, request, by=attendee.user)
@@ -343,7 +328,7 @@ def invitation_accept(*, attendee: Attendee) -> SpeakRequest:
 def invitation_decline(*, attendee: Attendee) -> SpeakRequest:
     """The viewer says no to the host's invitation; the host is told, nothing else."""
     with transaction.atomic():
-        broadcast = _lock_broadcast(attendee.broadcast_id)
+        broadcast = lock_broadcast(attendee.broadcast_id)
         request = _pending_of(broadcast, attendee.pk, invitation=True)
         _move(request, "decline", by=attendee.user, decided_at=timezone.now())
         inviter = Attendee.objects.filter(
@@ -359,9 +344,9 @@ def invitation_decline(*, attendee: Attendee) -> SpeakRequest:
 def attendee_remove(*, broadcast: Broadcast, attendee_id: int, by: AnyUser | None) -> Attendee:
     """Take someone out of the broadcast: their request ends, they leave the stage, their
     pages are disconnected, and they cannot come back to this broadcast."""
-    _require_host(broadcast, by)
+    require_can_run(broadcast=broadcast, by=by)
     with transaction.atomic():
-        locked = _lock_broadcast(broadcast.pk)
+        locked = lock_broadcast(broadcast.pk)
         attendee = (
             Attendee.objects.select_for_update().filter(pk=attendee_id, broadcast=locked).first()
         )
@@ -428,7 +413,7 @@ def speak_requests_sweep_absent(*, grace_seconds: float) -> int:
     done = 0
     for request_id, broadcast_id in list(absent):
         with transaction.atomic():
-            broadcast = _lock_broadcast(broadcast_id)
+            broadcast = lock_broadcast(broadcast_id)
             request = (
                 SpeakRequest.objects.select_for_update()
                 .select_related("attendee")

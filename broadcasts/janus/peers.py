@@ -22,7 +22,8 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..errors import Conflict, NotFound
+from core.errors import Conflict, NotFound
+
 from .client import ID_EXISTS, NO_SUCH_FEED, NO_SUCH_ROOM, UNAUTHORIZED, Handle, JanusError
 from .rooms import allow, connections, create_room, publisher_token, room_pin, room_secret
 

@@ -483,9 +483,9 @@ def test_who_may_join_is_always_read_afresh(live_broadcast):
     """The live socket's decision does not take the pages' second-old read."""
     from django.contrib.auth.models import AnonymousUser
 
-    from broadcasts.errors import Forbidden
     from broadcasts.models import Audience
     from broadcasts.selectors import broadcast_for_audience, page_broadcasts
+    from core.errors import Forbidden
 
     page_broadcasts.get(live_broadcast.slug)
     # Changed behind this process's back (another server process, say).

@@ -9,15 +9,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from broadcasts import services
-from broadcasts.errors import Conflict, Forbidden, InvalidInput
 from broadcasts.models import Broadcast, BroadcastState, BroadcastTransition
+from core.errors import Conflict, Forbidden, InvalidInput
 from participation import fanout
 from tests.factories import BroadcastFactory, GroupFactory, UserFactory
 
 STATES = ["draft", "scheduled", "live", "paused", "ended"]
 ACTIONS = ["schedule", "start", "pause", "resume", "end"]
 
-# Written out by hand (not read from services.TRANSITIONS): the product's lifecycle.
+# Written out by hand (not read from services.LIFECYCLE): the product's lifecycle.
 ALLOWED = {
     ("draft", "schedule"): "scheduled",
     ("draft", "start"): "live",

@@ -10,7 +10,7 @@ from django.core.files.storage import storages
 from django.utils import timezone
 
 from broadcasts import services as broadcasts
-from broadcasts.errors import Conflict, InvalidInput, RateLimited
+from core.errors import Conflict, InvalidInput, RateLimited
 from leads import services
 from leads.models import ExportTransition, Lead, LeadExport
 from participation import questions, reactions, stage

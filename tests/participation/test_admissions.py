@@ -15,8 +15,8 @@ from django.db.models.base import ModelState
 from django.utils import timezone
 
 from broadcasts import services as broadcasts
-from broadcasts.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from broadcasts.models import Audience
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from leads.models import Lead
 from participation import reactions, services, stage
 from participation.batching import Batcher

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth.models import Group
 
 from broadcasts import services as broadcasts
-from broadcasts.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from participation import questions
 from participation.fanout import bus
 from participation.models import Question, QuestionVote
@@ -18,7 +18,7 @@ from tests.factories import BroadcastFactory, GuestFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-# The moves the product allows, written out independently of questions.MOVES:
+# The moves the product allows, written out independently of questions.MODERATION:
 # (action, from state) -> to state. Every other pair is refused.
 ALLOWED = {
     ("approve", "pending"): "visible",

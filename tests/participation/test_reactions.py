@@ -5,8 +5,8 @@ import json
 import pytest
 
 from broadcasts import services as broadcasts
-from broadcasts.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from broadcasts.models import Broadcast
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from participation import reactions
 from participation.fanout import bus, counters
 from participation.models import Attendee, CtaClick, Like, Rating

@@ -2,7 +2,7 @@
 
 import pytest
 
-from broadcasts.errors import Conflict, Forbidden
+from core.errors import Conflict, Forbidden
 from participation import stage
 from participation.models import Attendee, SpeakRequest
 from tests.factories import GuestFactory, UserFactory, in_group

@@ -8,7 +8,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from broadcasts import services as broadcasts
-from broadcasts.errors import Conflict, Forbidden, NotFound
+from core.errors import Conflict, Forbidden, NotFound
 from participation import stage
 from participation.models import Attendee, Role, SpeakRequest, SpeakRequestTransition
 from participation.selectors import live_snapshot, queue_position
