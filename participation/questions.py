@@ -27,8 +27,8 @@ from .models import (
     Role,
 )
 from .models import QuestionState as Q
+from .presenters import question_public, question_withdrawn
 from .ratelimit import attendee_rate_limit
-from .selectors import question_public, question_withdrawn
 
 # action -> {from state: to state}. Anything absent is refused.
 MOVES: dict[str, dict[str, str]] = {
