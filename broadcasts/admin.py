@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from core.errors import DomainError
-from participation import selectors as participation
+from participation import analytics as participation
 
 from . import services
 from .analytics import broadcast_analytics

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
-from participation import selectors as participation
+from participation import analytics as participation
 
 from .models import Broadcast
 

@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, viewsets
 
-from participation import selectors as participation
+from participation import analytics as participation
 
 from .models import Broadcast
 

@@ -22,10 +22,10 @@ from django.utils import timezone
 from broadcasts.audit import audit_record
 from broadcasts.models import Broadcast, BroadcastState
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from participation.activity import ACTIVITY_FIELDS, activity_sql, attendees_activity
 from participation.fanout import send_to_hosts_on_commit
 from participation.models import Attendee
 from participation.ratelimit import rate_limit
-from participation.selectors import ACTIVITY_FIELDS, activity_sql, attendees_activity
 
 from .forms import LeadForm
 from .models import ExportState, ExportTransition, Lead, LeadExport

@@ -15,7 +15,7 @@ from . import services
 from .batching import Batcher
 from .fanout import Position, bus, encode
 from .models import Attendee
-from .selectors import snapshots_for_connections
+from .snapshots import snapshots_for_connections
 
 
 @dataclass(frozen=True)

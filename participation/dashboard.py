@@ -18,7 +18,7 @@ from .channels import HOSTS
 from .commands import MODERATORS, REGISTRIES, Command, CommandContext
 from .consumers import CLOSE_CODES, LiveConsumer, _resume_point, rate_limits
 from .fanout import bus, encode, hubs
-from .selectors import dashboard_snapshot
+from .snapshots import dashboard_snapshot
 
 
 class DashboardConsumer(LiveConsumer):

@@ -10,6 +10,10 @@ class Role(models.TextChoices):
     HOST = "host", "Host"
 
 
+# The roles on stage rather than in the audience.
+STAGE_ROLES = (Role.HOST, Role.SPEAKER)
+
+
 class Attendee(models.Model):
     """One person in one broadcast: a signed-in user, or a guest known by a signed cookie."""
 

@@ -29,8 +29,8 @@ from .models import (
     Role,
 )
 from .models import QuestionState as Q
+from .presenters import question_public, question_withdrawn
 from .ratelimit import attendee_rate_limit
-from .selectors import question_public, question_withdrawn
 
 MODERATION = StateMachine(
     moves={

@@ -18,16 +18,10 @@ from broadcasts.models import RUNNING_STATES, Audience, Broadcast, BroadcastStat
 from broadcasts.selectors import AnyUser, broadcast_for_audience, user_is_host
 from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 
+from .analytics import audience_summary, likes_count, rating_summary
 from .fanout import bus
-from .models import Attendee, Role, ViewerSample, new_guest_key
-from .selectors import (
-    STAGE_ROLES,
-    attendee_public,
-    audience_summary,
-    likes_count,
-    media_participant,
-    rating_summary,
-)
+from .models import STAGE_ROLES, Attendee, Role, ViewerSample, new_guest_key
+from .presenters import attendee_public, media_participant
 from .stage import publish_stage
 
 DISPLAY_NAME_MAX = 60

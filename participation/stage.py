@@ -28,12 +28,9 @@ from .models import (
     SpeakRequestTransition,
 )
 from .models import SpeakRequestState as R
-from .selectors import (
-    attendee_public,
-    pending_hands,
-    request_private,
-    stage_attendees,
-)
+from .presenters import attendee_public, request_private
+from .selectors import pending_hands
+from .snapshots import stage_attendees
 
 REQUESTS = StateMachine(
     moves={

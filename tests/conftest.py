@@ -67,7 +67,7 @@ def fresh_live_caches():
     """Counters of a broadcast are published at most so often, and viewers' snapshots
     share a read of the broadcast for a moment: ids repeat between tests."""
     from participation import fanout
-    from participation.selectors import shared_snapshots
+    from participation.snapshots import shared_snapshots
 
     shared_snapshots.clear()
     live_bus = fanout.bus()

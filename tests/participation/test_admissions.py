@@ -24,7 +24,7 @@ from participation.commands import REGISTRY
 from participation.consumers import _run_batch
 from participation.fanout import bus
 from participation.models import Attendee, Like
-from participation.selectors import snapshots_for_connections
+from participation.snapshots import snapshots_for_connections
 from tests.factories import BroadcastFactory, GuestFactory, UserFactory
 from tests.garbage import cyclic_garbage
 from tests.participation.live_client import live_client, widget_query

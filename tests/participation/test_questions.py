@@ -1,5 +1,5 @@
 """Questions from the audience: asking, moderation moves, pinning, upvotes, who sees what
-(services and selectors; the socket is in test_live_engagement.py)."""
+(services and reads; the socket is in test_live_engagement.py)."""
 
 import json
 import types
@@ -12,8 +12,8 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from participation import questions
 from participation.fanout import bus
 from participation.models import Question, QuestionVote
-from participation.selectors import live_snapshot, questions_for
 from participation.services import attendee_for_user
+from participation.snapshots import live_snapshot, questions_for
 from tests.factories import BroadcastFactory, GuestFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

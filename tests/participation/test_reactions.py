@@ -1,4 +1,4 @@
-"""Likes, ratings, the folded widget and the call-to-action (services and selectors)."""
+"""Likes, ratings, the folded widget and the call-to-action (services and reads)."""
 
 import json
 
@@ -8,15 +8,11 @@ from broadcasts import services as broadcasts
 from broadcasts.models import Broadcast
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from participation import reactions
+from participation.analytics import likes_count, rating_distribution, rating_summary
 from participation.fanout import bus, counters
 from participation.models import Attendee, CtaClick, Like, Rating
-from participation.selectors import (
-    likes_count,
-    live_snapshot,
-    rating_distribution,
-    rating_summary,
-)
 from participation.services import attendee_for_user, counter_publish
+from participation.snapshots import live_snapshot
 from tests.factories import BroadcastFactory, GuestFactory
 
 pytestmark = pytest.mark.django_db

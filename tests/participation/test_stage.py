@@ -11,7 +11,8 @@ from broadcasts import services as broadcasts
 from core.errors import Conflict, Forbidden, NotFound
 from participation import stage
 from participation.models import Attendee, Role, SpeakRequest, SpeakRequestTransition
-from participation.selectors import live_snapshot, queue_position
+from participation.selectors import queue_position
+from participation.snapshots import live_snapshot
 from tests.factories import GuestFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

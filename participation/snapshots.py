@@ -1,0 +1,251 @@
+"""What a live page starts from: the snapshot's sections, one snapshot per attendee, a
+process-wide share of the part every viewer has in common, and the dashboard's first frame."""
+
+import threading
+import time
+
+from django.conf import settings
+from django.db.models import Q
+
+from broadcasts.media import media_backend
+from broadcasts.models import Broadcast
+from broadcasts.selectors import broadcast_public_data
+
+from .analytics import audience_summary, likes_count, rating_summary
+from .models import (
+    PUBLIC_QUESTION_STATES,
+    Attendee,
+    Question,
+    QuestionState,
+    QuestionVote,
+    Role,
+    ViewerSample,
+)
+from .presenters import attendee_private, attendee_public, media_participants, question_public
+from .selectors import attendees_with_own_state, pending_hands
+
+# The snapshot's sections. An event that replaces one (`stage.changed`) carries the same shape.
+
+
+def stage_attendees(*, broadcast: Broadcast) -> list[dict]:
+    """Who is on stage: the host, co-hosts while their console is open, and speakers."""
+    on_stage = Attendee.objects.filter(broadcast=broadcast).filter(
+        Q(role=Role.SPEAKER)
+        | Q(role=Role.HOST, user_id=broadcast.host_id)
+        | Q(role=Role.HOST, connections__gt=0)
+    )
+    # The main host first, then co-hosts, then speakers in the order they came on.
+    ordered = sorted(
+        on_stage,
+        key=lambda a: (a.user_id != broadcast.host_id, a.role != Role.HOST, a.joined_at, a.pk),
+    )
+    return [attendee_public(a) for a in ordered]
+
+
+def raised_hands(*, broadcast: Broadcast) -> list[dict]:
+    """Everyone waiting for approval, in the order they asked (the snapshot's `hands`)."""
+    requests = pending_hands(broadcast.pk).select_related("attendee")
+    return [attendee_public(request.attendee) for request in requests]
+
+
+QUESTIONS_IN_SNAPSHOT = 200
+
+
+def _newest_questions(questions) -> list[dict]:
+    newest = questions.select_related("attendee").order_by("-pinned", "-created_at", "-id")
+    return [question_public(q) for q in newest[:QUESTIONS_IN_SNAPSHOT]]
+
+
+def public_questions(*, broadcast: Broadcast) -> list[dict]:
+    """The newest questions every viewer sees (and the pinned one), without `voted`."""
+    return _newest_questions(
+        Question.objects.filter(broadcast=broadcast, state__in=PUBLIC_QUESTION_STATES)
+    )
+
+
+def questions_for(
+    *, broadcast: Broadcast, attendee: Attendee | None, public: list[dict] | None = None
+) -> list[dict]:
+    """The questions this attendee may see, the newest 200 and the pinned one, oldest first.
+
+    Hosts (and moderators on the dashboard: no attendee) see every question; others see
+    public ones and their own pending ones. Each carries `voted`: whether this attendee
+    has upvoted it. `public` is `public_questions` when the caller has it already; an
+    attendee from `attendees_with_own_state` saves the queries they have no use for.
+    """
+    if attendee is None or attendee.role == Role.HOST:
+        shown = _newest_questions(Question.objects.filter(broadcast=broadcast))
+    else:
+        shown = list(public if public is not None else public_questions(broadcast=broadcast))
+        if getattr(attendee, "has_pending_questions", True):
+            own = Question.objects.filter(
+                broadcast=broadcast, attendee=attendee, state=QuestionState.PENDING
+            )
+            shown += _newest_questions(own)
+            shown.sort(key=lambda q: (q["pinned"], q["created_at"], q["id"]), reverse=True)
+            del shown[QUESTIONS_IN_SNAPSHOT:]
+    voted = set()
+    if attendee is not None and getattr(attendee, "has_votes", True) and shown:
+        voted = set(
+            QuestionVote.objects.filter(
+                attendee=attendee, question_id__in=[q["id"] for q in shown]
+            ).values_list("question_id", flat=True)
+        )
+    shown.sort(key=lambda q: (q["created_at"], q["id"]))
+    return [{**q, "voted": q["id"] in voted} for q in shown]
+
+
+def snapshot_shared(*, broadcast: Broadcast) -> dict:
+    """The parts of a snapshot that are the same for every viewer at one point of the
+    broadcast's event stream (questions: the public ones, without `voted`)."""
+    return {
+        # The presenter's rating rides in `broadcast`: the snapshot's keys are a contract.
+        "broadcast": {
+            **broadcast_public_data(broadcast=broadcast),
+            "rating": rating_summary(broadcast_id=broadcast.pk),
+        },
+        "stage": stage_attendees(broadcast=broadcast),
+        "hands": raised_hands(broadcast=broadcast),
+        "audience": audience_summary(
+            broadcast=broadcast, sample_size=settings.LIVE_AUDIENCE_SAMPLE_SIZE
+        ),
+        "likes": likes_count(broadcast_id=broadcast.pk),
+        "questions": public_questions(broadcast=broadcast),
+    }
+
+
+def _own_leads(attendee_ids: list[int]) -> dict[int, dict]:
+    # The leads app owns leads; this only asks it for each person's own.
+    from leads.services import leads_of_attendees
+
+    return leads_of_attendees(attendee_ids=attendee_ids)
+
+
+def live_snapshot(*, broadcast: Broadcast, attendee: Attendee, shared: dict | None = None) -> dict:
+    """Everything a page needs to draw a broadcast, for one attendee (without epoch/seq).
+
+    `shared` is `snapshot_shared` of this broadcast when the caller has it already."""
+    shared = shared if shared is not None else snapshot_shared(broadcast=broadcast)
+    (snapshot,) = live_snapshots(broadcast=broadcast, attendee_ids=[attendee.pk], shared=shared)
+    return snapshot
+
+
+def live_snapshots(*, broadcast: Broadcast, attendee_ids: list[int], shared: dict) -> list[dict]:
+    """`live_snapshot` of attendees of one broadcast (an id may come twice), in order:
+    their own state read in a few queries for them all."""
+    attendees = attendees_with_own_state(attendee_ids)
+    leads = _own_leads(list(attendees))
+    participants = media_participants(list(attendees.values()))
+    backend = media_backend()
+    snapshots = []
+    for attendee_id in attendee_ids:
+        attendee = attendees[attendee_id]
+        snapshots.append(
+            {
+                "type": "snapshot",
+                **shared,
+                "me": attendee_private(attendee, lead=leads.get(attendee_id)),
+                "questions": questions_for(
+                    broadcast=broadcast, attendee=attendee, public=shared["questions"]
+                ),
+                "media": backend.session(participant=participants[attendee_id]),
+            }
+        )
+    return snapshots
+
+
+class SharedSnapshots:
+    """This process's latest `snapshot_shared` of each broadcast, by stream position.
+
+    When thousands join at once, they share one read of the broadcast instead of
+    each making a dozen queries. An entry serves only callers at the same (epoch, seq)
+    and for `max_age` seconds: anything that changes a shared part publishes an event
+    (a new seq) that the joiner receives after its snapshot; counters are published
+    within a second of a change, and `max_age` bounds the rest (an edit in the admin).
+    """
+
+    def __init__(self, max_age: float):
+        self.max_age = max_age
+        self._entries: dict[int, tuple[tuple[str, int], float, dict]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, *, broadcast_id: int, epoch: str, seq: int, build) -> dict:
+        now = time.monotonic()
+        with self._lock:
+            entry = self._entries.get(broadcast_id)
+        if entry is not None and entry[0] == (epoch, seq) and now - entry[1] < self.max_age:
+            return entry[2]
+        shared = build()
+        with self._lock:
+            for key, (_, at, _) in list(self._entries.items()):
+                if now - at >= self.max_age:
+                    del self._entries[key]
+            self._entries[broadcast_id] = ((epoch, seq), now, shared)
+        return shared
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+shared_snapshots = SharedSnapshots(max_age=1.0)
+
+
+def snapshots_for_connections(entries: list[tuple[Attendee, str, int]]) -> list[dict]:
+    """The snapshots new live connections start from: for each (attendee, epoch, seq),
+    the attendee's snapshot at that position of their broadcast's stream, in order."""
+    groups: dict[tuple[int, str, int], list[int]] = {}
+    for index, (attendee, epoch, seq) in enumerate(entries):
+        groups.setdefault((attendee.broadcast_id, epoch, seq), []).append(index)
+    snapshots: list[dict] = [{}] * len(entries)
+    for (broadcast_id, epoch, seq), indexes in groups.items():
+        shared = shared_snapshots.get(
+            broadcast_id=broadcast_id, epoch=epoch, seq=seq, build=_shared_builder(broadcast_id)
+        )
+        # Past the shared part, the snapshots need only the broadcast's id.
+        personal = live_snapshots(
+            broadcast=Broadcast(pk=broadcast_id),
+            attendee_ids=[entries[i][0].pk for i in indexes],
+            shared=shared,
+        )
+        for index, snapshot in zip(indexes, personal, strict=True):
+            snapshots[index] = snapshot | {"epoch": epoch, "seq": seq}
+    return snapshots
+
+
+def _shared_builder(broadcast_id: int):
+    def build() -> dict:
+        broadcast = Broadcast.objects.select_related("host").get(pk=broadcast_id)
+        return snapshot_shared(broadcast=broadcast)
+
+    return build
+
+
+def dashboard_snapshot(*, broadcast: Broadcast, moderator_name: str) -> dict:
+    """The live dashboard's first frame: the live snapshot's shape (so pages share their
+    state code), seen by a moderator who is not in the audience, plus the peak."""
+    # The leads app is built on this one: asked when called, not when imported.
+    from leads.services import leads_count
+
+    peak = (
+        ViewerSample.objects.filter(broadcast=broadcast)
+        .order_by("-viewers")
+        .values_list("viewers", flat=True)
+        .first()
+    )
+    return {
+        "type": "snapshot",
+        "broadcast": {
+            **broadcast_public_data(broadcast=broadcast),
+            "rating": rating_summary(broadcast_id=broadcast.pk),
+        },
+        "me": {"id": 0, "name": moderator_name, "role": "host", "avatar": "", "request": None},
+        "stage": stage_attendees(broadcast=broadcast),
+        "hands": raised_hands(broadcast=broadcast),
+        "audience": audience_summary(broadcast=broadcast, sample_size=200),
+        "likes": likes_count(broadcast_id=broadcast.pk),
+        "questions": questions_for(broadcast=broadcast, attendee=None),
+        "media": {},
+        "leads": leads_count(broadcast_id=broadcast.pk),
+        "peak_viewers": peak or 0,
+    }
