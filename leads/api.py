@@ -9,7 +9,7 @@ from broadcasts.errors import Conflict, DomainError, Forbidden, InvalidInput
 from broadcasts.errors import NotFound as DomainNotFound
 from broadcasts.models import Broadcast
 
-from . import services
+from .exports import can_export, export_file, export_request
 from .models import Lead, LeadExport
 from .views import download_name
 
@@ -18,7 +18,7 @@ class CanExport(permissions.BasePermission):
     message = "Leads and exports need the export permission (the Ops group)."
 
     def has_permission(self, request, view) -> bool:
-        return services.can_export(request.user)
+        return can_export(request.user)
 
 
 class ConflictError(APIException):
@@ -134,7 +134,7 @@ class ExportViewSet(
     def perform_create(self, serializer) -> None:
         data = serializer.validated_data
         try:
-            serializer.instance = services.export_request(
+            serializer.instance = export_request(
                 by=self.request.user,
                 broadcast=data.get("broadcast"),
                 date_from=data.get("date_from"),
@@ -149,7 +149,7 @@ class ExportViewSet(
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         try:
-            export, handle = services.export_file(export_id=pk, user=request.user, via="api")
+            export, handle = export_file(export_id=pk, user=request.user, via="api")
         except Forbidden as error:
             raise PermissionDenied(error.message) from None
         except DomainNotFound as error:

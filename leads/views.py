@@ -10,13 +10,14 @@ from broadcasts.selectors import broadcast_for_audience
 from participation import services as participation
 from participation.guests import guest_key_from_request
 
-from . import services
+from .capture import lead_capture
+from .exports import can_export, export_file, export_public, export_request
 from .forms import ExportRequestForm, LeadForm
 from .models import LeadExport
 
 
 def _exporter(request: HttpRequest) -> None:
-    if not services.can_export(request.user):
+    if not can_export(request.user):
         raise PermissionDenied("Exporting leads needs the export permission (the Ops group).")
 
 
@@ -28,7 +29,7 @@ def exports(request: HttpRequest) -> HttpResponse:
     form = ExportRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            export = services.export_request(by=request.user, **form.cleaned_data)
+            export = export_request(by=request.user, **form.cleaned_data)
         except InvalidInput as error:
             for field, problems in (error.details or {}).items():
                 for problem in problems:
@@ -42,7 +43,7 @@ def exports(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "leads/exports.html",
-        {"form": form, "exports": [services.export_public(e) for e in listing]},
+        {"form": form, "exports": [export_public(e) for e in listing]},
         status=400 if form.errors else 200,
     )
 
@@ -51,7 +52,7 @@ def exports(request: HttpRequest) -> HttpResponse:
 def download(request: HttpRequest, export_id: int) -> HttpResponse:
     """The CSV, after a permission check; never a public URL. Every download is recorded."""
     try:
-        export, handle = services.export_file(export_id=export_id, user=request.user, via="page")
+        export, handle = export_file(export_id=export_id, user=request.user, via="page")
     except Forbidden as error:
         raise PermissionDenied(error.message) from None
     except NotFound:
@@ -86,7 +87,7 @@ def lead_form(request: HttpRequest, slug: str) -> HttpResponse:
         )
     form = LeadForm(request.POST, broadcast=broadcast)
     try:
-        lead = services.lead_capture(broadcast=broadcast, attendee=attendee, data=request.POST)
+        lead = lead_capture(broadcast=broadcast, attendee=attendee, data=request.POST)
     except InvalidInput:
         form.is_valid()  # the same rules: show their errors beside the fields
         return render(

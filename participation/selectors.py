@@ -95,7 +95,7 @@ def attendee_private(attendee: Attendee, *, lead: dict | None) -> dict:
 
 def _own_leads(attendee_ids: list[int]) -> dict[int, dict]:
     # The leads app owns leads; this only asks it for each person's own.
-    from leads.services import leads_of_attendees
+    from leads.capture import leads_of_attendees
 
     return leads_of_attendees(attendee_ids=attendee_ids)
 
@@ -569,7 +569,7 @@ def with_audience_counters(broadcasts):
     from django.db.models import IntegerField, OuterRef, Subquery, Value
     from django.db.models.functions import Coalesce
 
-    from leads.services import leads_count_subquery
+    from leads.capture import leads_count_subquery
 
     now = (
         Attendee.objects.filter(broadcast=OuterRef("pk"), connections__gt=0)
@@ -593,7 +593,7 @@ def with_audience_counters(broadcasts):
 def dashboard_snapshot(*, broadcast: Broadcast, moderator_name: str) -> dict:
     """The live dashboard's first frame: the live snapshot's shape (so pages share their
     state code), seen by a moderator who is not in the audience, plus the peak."""
-    from leads.services import leads_count
+    from leads.capture import leads_count
 
     peak = (
         ViewerSample.objects.filter(broadcast=broadcast)
