@@ -109,8 +109,8 @@ def fill(rows: int) -> int:
 
 def run_export(broadcast_id: int) -> None:
     """The child: run one export and report its time and this process's peak memory."""
+    from leads.exports import export_run
     from leads.models import LeadExport
-    from leads.services import export_run
 
     export = LeadExport.objects.create(broadcast_id=broadcast_id)
     started = time.monotonic()

@@ -282,7 +282,7 @@ class BroadcastAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export leads (selected broadcasts)")
     def export_leads(self, request: HttpRequest, queryset: QuerySet[Broadcast]) -> None:
-        from leads.services import export_request
+        from leads.exports import export_request
 
         for broadcast in queryset:
             try:

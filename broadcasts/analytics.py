@@ -63,7 +63,7 @@ def viewers_chart(samples: list[tuple]) -> Chart | None:
 
 def broadcast_analytics(*, broadcast: Broadcast) -> dict:
     """Everything the analytics page shows: the figures, leads and conversion, the chart."""
-    from leads.services import leads_count
+    from leads.capture import leads_count
 
     now = timezone.now()
     figures = participation.participation_figures(broadcast=broadcast, now=now)

@@ -53,7 +53,7 @@ class BroadcastDetailSerializer(BroadcastSerializer):
 
     @extend_schema(responses=LiveCountersSerializer)
     def get_counters(self, obj: Broadcast) -> dict:
-        from leads.services import leads_count
+        from leads.capture import leads_count
 
         counts = participation.engagement_counts(broadcast_id=obj.pk)
         rating = participation.rating_summary(broadcast_id=obj.pk)

@@ -1,15 +1,12 @@
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 
 from broadcasts.models import Broadcast
-from core.errors import Conflict, DomainError, Forbidden, InvalidInput
-from core.errors import NotFound as DomainNotFound
 
-from . import services
+from .exports import can_export, export_file, export_request
 from .models import Lead, LeadExport
 from .views import download_name
 
@@ -18,12 +15,7 @@ class CanExport(permissions.BasePermission):
     message = "Leads and exports need the export permission (the Ops group)."
 
     def has_permission(self, request, view) -> bool:
-        return services.can_export(request.user)
-
-
-class ConflictError(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
+        return can_export(request.user)
 
 
 class LeadSerializer(serializers.ModelSerializer):
@@ -133,31 +125,18 @@ class ExportViewSet(
 
     def perform_create(self, serializer) -> None:
         data = serializer.validated_data
-        try:
-            serializer.instance = services.export_request(
-                by=self.request.user,
-                broadcast=data.get("broadcast"),
-                date_from=data.get("date_from"),
-                date_to=data.get("date_to"),
-            )
-        except InvalidInput as error:
-            raise ValidationError(error.details or {"detail": [error.message]}) from None
-        except Forbidden as error:
-            raise PermissionDenied(error.message) from None
+        # Domain errors answer through core.http.api_exception_handler.
+        serializer.instance = export_request(
+            by=self.request.user,
+            broadcast=data.get("broadcast"),
+            date_from=data.get("date_from"),
+            date_to=data.get("date_to"),
+        )
 
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
-        try:
-            export, handle = services.export_file(export_id=pk, user=request.user, via="api")
-        except Forbidden as error:
-            raise PermissionDenied(error.message) from None
-        except DomainNotFound as error:
-            raise NotFound(error.message) from None
-        except Conflict as error:
-            raise ConflictError(error.message) from None
-        except DomainError as error:  # pragma: no cover - no other error is raised
-            raise ValidationError({"detail": [error.message]}) from None
+        export, handle = export_file(export_id=pk, user=request.user, via="api")
         return FileResponse(
             handle, as_attachment=True, filename=download_name(export), content_type="text/csv"
         )

@@ -3,7 +3,7 @@ export. It only listens; exports are asked for through the page's form or the AP
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from .services import EXPORTS_GROUP
+from .exports import EXPORTS_GROUP, can_export
 
 
 class ExportsConsumer(AsyncWebsocketConsumer):
@@ -14,8 +14,6 @@ class ExportsConsumer(AsyncWebsocketConsumer):
         allowed = user is not None and user.is_authenticated
         if allowed:
             from participation.batching import database_call
-
-            from .services import can_export
 
             allowed = await database_call(can_export)(user)
         if not allowed:

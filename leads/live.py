@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from participation.commands import HOSTS, CommandContext, live_command
 
-from . import services
+from . import capture
 
 
 class LeadFields(serializers.Serializer):
@@ -22,13 +22,13 @@ def lead_submit(context: CommandContext, data: dict) -> dict:
     form_data = {key: value for key, value in data.items() if key != "consent"}
     if data.get("consent"):
         form_data["consent"] = "on"
-    lead = services.lead_capture(
+    lead = capture.lead_capture(
         broadcast=context.broadcast, attendee=context.attendee, data=form_data
     )
     # A bot that filled the honeypot is thanked like anyone else.
-    return {"lead": services.lead_private(lead) if lead else None}
+    return {"lead": capture.lead_private(lead) if lead else None}
 
 
 @live_command("lead.prompt", roles=HOSTS)
 def lead_prompt(context: CommandContext, data: dict) -> None:
-    services.lead_prompt(broadcast=context.broadcast, by=context.attendee.user)
+    capture.lead_prompt(broadcast=context.broadcast, by=context.attendee.user)

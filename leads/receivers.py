@@ -4,7 +4,7 @@ from django.dispatch import receiver
 
 from broadcasts.signals import ended
 
-from .services import export_post_session
+from .exports import export_post_session
 
 
 @receiver(ended, dispatch_uid="leads.post_session_export")

@@ -1,22 +1,24 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from broadcasts.selectors import broadcast_for_audience
-from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from core.errors import DomainError, InvalidInput
+from core.http import domain_errors
 from participation import services as participation
 from participation.guests import guest_key_from_request
 
-from . import services
+from .capture import lead_capture
+from .exports import can_export, export_file, export_public, export_request
 from .forms import ExportRequestForm, LeadForm
 from .models import LeadExport
 
 
 def _exporter(request: HttpRequest) -> None:
-    if not services.can_export(request.user):
+    if not can_export(request.user):
         raise PermissionDenied("Exporting leads needs the export permission (the Ops group).")
 
 
@@ -28,7 +30,7 @@ def exports(request: HttpRequest) -> HttpResponse:
     form = ExportRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            export = services.export_request(by=request.user, **form.cleaned_data)
+            export = export_request(by=request.user, **form.cleaned_data)
         except InvalidInput as error:
             for field, problems in (error.details or {}).items():
                 for problem in problems:
@@ -42,22 +44,16 @@ def exports(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "leads/exports.html",
-        {"form": form, "exports": [services.export_public(e) for e in listing]},
+        {"form": form, "exports": [export_public(e) for e in listing]},
         status=400 if form.errors else 200,
     )
 
 
 @login_required
+@domain_errors
 def download(request: HttpRequest, export_id: int) -> HttpResponse:
     """The CSV, after a permission check; never a public URL. Every download is recorded."""
-    try:
-        export, handle = services.export_file(export_id=export_id, user=request.user, via="page")
-    except Forbidden as error:
-        raise PermissionDenied(error.message) from None
-    except NotFound:
-        raise Http404("There is no such export.") from None
-    except Conflict as error:
-        return HttpResponse(error.message, status=409, content_type="text/plain; charset=utf-8")
+    export, handle = export_file(export_id=export_id, user=request.user, via="page")
     return FileResponse(
         handle, as_attachment=True, filename=download_name(export), content_type="text/csv"
     )
@@ -69,15 +65,11 @@ def download_name(export: LeadExport) -> str:
 
 
 @require_POST
+@domain_errors
 def lead_form(request: HttpRequest, slug: str) -> HttpResponse:
     """The lead form without JavaScript (the pages send it over the live socket): a
     CSRF-protected POST, answered with a thank-you or the form and its errors."""
-    try:
-        broadcast = broadcast_for_audience(slug=slug, user=request.user)
-    except NotFound:
-        raise Http404("There is no such broadcast.") from None
-    except Forbidden as error:
-        raise PermissionDenied(error.message) from None
+    broadcast = broadcast_for_audience(slug=slug, user=request.user)
     if request.user.is_authenticated:
         attendee = participation.attendee_of_user(broadcast=broadcast, user=request.user)
     else:
@@ -86,7 +78,7 @@ def lead_form(request: HttpRequest, slug: str) -> HttpResponse:
         )
     form = LeadForm(request.POST, broadcast=broadcast)
     try:
-        lead = services.lead_capture(broadcast=broadcast, attendee=attendee, data=request.POST)
+        lead = lead_capture(broadcast=broadcast, attendee=attendee, data=request.POST)
     except InvalidInput:
         form.is_valid()  # the same rules: show their errors beside the fields
         return render(

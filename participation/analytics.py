@@ -107,7 +107,7 @@ def participation_figures(*, broadcast: Broadcast, now) -> dict:
 def with_audience_counters(broadcasts):
     """Annotate broadcasts with `viewers_now`, `viewers_peak` and `leads_total` (for lists)."""
     # The leads app is built on this one: asked when called, not when imported.
-    from leads.services import leads_count_subquery
+    from leads.capture import leads_count_subquery
 
     now = (
         Attendee.objects.filter(broadcast=OuterRef("pk"), connections__gt=0)

@@ -116,7 +116,7 @@ def snapshot_shared(*, broadcast: Broadcast) -> dict:
 
 def _own_leads(attendee_ids: list[int]) -> dict[int, dict]:
     # The leads app owns leads; this only asks it for each person's own.
-    from leads.services import leads_of_attendees
+    from leads.capture import leads_of_attendees
 
     return leads_of_attendees(attendee_ids=attendee_ids)
 
@@ -225,7 +225,7 @@ def dashboard_snapshot(*, broadcast: Broadcast, moderator_name: str) -> dict:
     """The live dashboard's first frame: the live snapshot's shape (so pages share their
     state code), seen by a moderator who is not in the audience, plus the peak."""
     # The leads app is built on this one: asked when called, not when imported.
-    from leads.services import leads_count
+    from leads.capture import leads_count
 
     peak = (
         ViewerSample.objects.filter(broadcast=broadcast)

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from broadcasts.analytics import broadcast_analytics, viewers_chart
-from leads.services import lead_capture
+from leads.capture import lead_capture
 from participation import questions, reactions, services, stage
 from participation.models import Attendee, ViewerSample
 from tests.factories import GuestFactory, UserFactory, in_group

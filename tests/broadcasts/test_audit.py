@@ -4,7 +4,7 @@ import pytest
 
 from broadcasts import services
 from broadcasts.models import AuditEntry
-from leads import services as leads
+from leads import exports
 from participation import questions, stage
 from tests.factories import GuestFactory, UserFactory, in_group, ops_user
 
@@ -42,8 +42,8 @@ def test_changes_are_recorded_with_who_made_them(live_broadcast, host):
 
 def test_exports_and_downloads_are_recorded(live_broadcast):
     ops = ops_user(username="olga")
-    export = leads.export_request(by=ops, broadcast=live_broadcast)
-    leads.export_file(export_id=export.pk, user=ops, via="page")[1].close()
+    export = exports.export_request(by=ops, broadcast=live_broadcast)
+    exports.export_file(export_id=export.pk, user=ops, via="page")[1].close()
     actions = [(action, who) for action, who, _ in entries(live_broadcast)]
     assert actions[-2:] == [("export.request", "olga"), ("export.download", "olga")]
 

@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from broadcasts import services as broadcasts
 from core.errors import Conflict, InvalidInput, RateLimited
-from leads import services
+from leads import capture, exports
 from leads.models import ExportTransition, Lead, LeadExport
+from leads.writers import CSV_HEADER
 from participation import questions, reactions, stage
 from tests.factories import BroadcastFactory, GuestFactory, ops_user
 
@@ -34,7 +35,7 @@ def test_field_errors_and_nothing_stored(live_broadcast):
     live_broadcast.lead_ask_phone = True
     live_broadcast.save()
     with pytest.raises(InvalidInput) as refused:
-        services.lead_capture(
+        capture.lead_capture(
             broadcast=live_broadcast,
             attendee=None,
             data=form(email="ann@", phone="0171 123", consent=""),
@@ -47,17 +48,17 @@ def test_phones_are_kept_in_international_form(live_broadcast):
     live_broadcast.lead_ask_phone = True
     live_broadcast.save()
     for typed, kept in [("+44 20 7946 0958", "+442079460958"), ("0049 30 1234567", "+49301234567")]:
-        lead = services.lead_capture(
+        lead = capture.lead_capture(
             broadcast=live_broadcast, attendee=None, data=form(email=f"{kept}@x.org", phone=typed)
         )
         assert lead.phone == kept
 
 
 def test_a_second_submission_updates_the_lead(live_broadcast):
-    first = services.lead_capture(broadcast=live_broadcast, attendee=None, data=form())
+    first = capture.lead_capture(broadcast=live_broadcast, attendee=None, data=form())
     live_broadcast.lead_consent_text = "New wording."
     live_broadcast.save()
-    second = services.lead_capture(
+    second = capture.lead_capture(
         broadcast=live_broadcast,
         attendee=None,
         data=form(name="Ann B. Lee", email="ANN@Example.com"),
@@ -73,7 +74,7 @@ def test_a_second_submission_updates_the_lead(live_broadcast):
 
 def test_the_honeypot_stores_nothing_and_says_nothing(live_broadcast):
     assert (
-        services.lead_capture(broadcast=live_broadcast, attendee=None, data=form(website="x"))
+        capture.lead_capture(broadcast=live_broadcast, attendee=None, data=form(website="x"))
         is None
     )
     assert not Lead.objects.exists()
@@ -82,25 +83,21 @@ def test_the_honeypot_stores_nothing_and_says_nothing(live_broadcast):
 def test_rate_limits_per_person_and_per_address(live_broadcast):
     ann = GuestFactory(broadcast=live_broadcast, display_name="Ann")
     for number in range(5):
-        services.lead_capture(
+        capture.lead_capture(
             broadcast=live_broadcast, attendee=ann, data=form(email=f"a{number}@x.org")
         )
     with pytest.raises(RateLimited):
-        services.lead_capture(broadcast=live_broadcast, attendee=ann, data=form(email="a9@x.org"))
+        capture.lead_capture(broadcast=live_broadcast, attendee=ann, data=form(email="a9@x.org"))
     for _ in range(5):
-        services.lead_capture(
-            broadcast=live_broadcast, attendee=None, data=form(email="same@x.org")
-        )
+        capture.lead_capture(broadcast=live_broadcast, attendee=None, data=form(email="same@x.org"))
     with pytest.raises(RateLimited):
-        services.lead_capture(
-            broadcast=live_broadcast, attendee=None, data=form(email="same@x.org")
-        )
+        capture.lead_capture(broadcast=live_broadcast, attendee=None, data=form(email="same@x.org"))
 
 
 def test_a_draft_takes_no_leads(host):
     draft = BroadcastFactory(host=host, slug="draft")
     with pytest.raises(Conflict):
-        services.lead_capture(broadcast=draft, attendee=None, data=form())
+        capture.lead_capture(broadcast=draft, attendee=None, data=form())
 
 
 def test_the_csv_joins_what_each_person_did(live_broadcast, host):
@@ -113,15 +110,15 @@ def test_the_csv_joins_what_each_person_did(live_broadcast, host):
     stage.hand_approve(broadcast=live_broadcast, attendee_id=ann.pk, by=host)
     stage.stage_leave(attendee=ann)
     reactions.cta_click_record(broadcast=live_broadcast, attendee=ann, source="watch")
-    services.lead_capture(broadcast=live_broadcast, attendee=ann, data=form(name="=HYPERLINK(1)"))
-    services.lead_capture(
+    capture.lead_capture(broadcast=live_broadcast, attendee=ann, data=form(name="=HYPERLINK(1)"))
+    capture.lead_capture(
         broadcast=live_broadcast, attendee=None, data=form(email="bo@x.org", name="Bo")
     )
-    export = services.export_request(by=ops_user(username="olga"), broadcast=live_broadcast)
+    export = exports.export_request(by=ops_user(username="olga"), broadcast=live_broadcast)
     export.refresh_from_db()
     assert (export.state, export.rows_written) == ("done", 2)
     rows = rows_of(export)
-    assert list(rows[0]) == services.CSV_HEADER
+    assert list(rows[0]) == CSV_HEADER
     ann_row, bo_row = rows
     assert ann_row["name"] == "'=HYPERLINK(1)"  # never run as a formula
     assert (ann_row["liked"], ann_row["rating"], ann_row["questions_asked"]) == ("yes", "4", "2")
@@ -143,26 +140,26 @@ def test_the_csv_joins_what_each_person_did(live_broadcast, host):
 
 def test_chunks_and_date_ranges(live_broadcast):
     for number in range(5):
-        services.lead_capture(
+        capture.lead_capture(
             broadcast=live_broadcast, attendee=None, data=form(email=f"p{number}@x.org")
         )
     Lead.objects.filter(email="p0@x.org").update(created_at=timezone.now() - timedelta(days=3))
     export = LeadExport.objects.create(broadcast=live_broadcast)
-    services.export_run(export_id=export.pk, chunk_size=2)
+    exports.export_run(export_id=export.pk, chunk_size=2)
     export.refresh_from_db()
     assert sorted(row["email"] for row in rows_of(export)) == [f"p{n}@x.org" for n in range(5)]
     today = timezone.localdate()
     recent = LeadExport.objects.create(date_from=today - timedelta(days=1), date_to=today)
-    services.export_run(export_id=recent.pk, chunk_size=2)
+    exports.export_run(export_id=recent.pk, chunk_size=2)
     recent.refresh_from_db()
     assert recent.rows_written == 4
 
 
 def test_running_twice_writes_nothing_twice(live_broadcast):
-    services.lead_capture(broadcast=live_broadcast, attendee=None, data=form())
+    capture.lead_capture(broadcast=live_broadcast, attendee=None, data=form())
     export = LeadExport.objects.create(broadcast=live_broadcast, state="running")
-    services.export_run(export_id=export.pk)  # a redelivered task: starts from the top
-    services.export_run(export_id=export.pk)  # done already: left alone
+    exports.export_run(export_id=export.pk)  # a redelivered task: starts from the top
+    exports.export_run(export_id=export.pk)  # done already: left alone
     export.refresh_from_db()
     assert export.state == "done" and len(rows_of(export)) == 1
     assert LeadExport.objects.count() == 1
@@ -174,19 +171,19 @@ def test_a_failure_is_recorded_and_leaves_no_partial_file(live_broadcast, monkey
     def broken(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(services, "_write_csv", broken)
-    services.export_run(export_id=export.pk)
+    monkeypatch.setattr(exports, "write_csv", broken)
+    exports.export_run(export_id=export.pk)
     export.refresh_from_db()
     assert export.state == "failed" and "disk full" in export.error
     assert not storages["exports"].exists(f"leads/export-{export.pk}.csv.partial")
 
 
 def test_the_end_queues_the_post_session_export_and_late_leads_refresh_it(live_broadcast, host):
-    services.lead_capture(broadcast=live_broadcast, attendee=None, data=form())
+    capture.lead_capture(broadcast=live_broadcast, attendee=None, data=form())
     broadcasts.broadcast_end(broadcast=live_broadcast, by=host)
     first = LeadExport.objects.get(broadcast=live_broadcast, post_session=True)
     assert (first.state, first.rows_written) == ("done", 1)
-    services.lead_capture(broadcast=live_broadcast, attendee=None, data=form(email="late@x.org"))
+    capture.lead_capture(broadcast=live_broadcast, attendee=None, data=form(email="late@x.org"))
     latest = LeadExport.objects.filter(post_session=True).order_by("-pk").first()
     assert latest.pk != first.pk and latest.rows_written == 2
 
@@ -194,9 +191,9 @@ def test_the_end_queues_the_post_session_export_and_late_leads_refresh_it(live_b
 def test_scope_is_checked(live_broadcast):
     ops = ops_user(username="olga")
     with pytest.raises(InvalidInput):
-        services.export_request(by=ops)
+        exports.export_request(by=ops)
     today = timezone.localdate()
     with pytest.raises(InvalidInput):
-        services.export_request(by=ops, date_from=today, date_to=today - timedelta(days=1))
+        exports.export_request(by=ops, date_from=today, date_to=today - timedelta(days=1))
     with pytest.raises(InvalidInput):
-        services.export_request(by=ops, date_from=today - timedelta(days=400), date_to=today)
+        exports.export_request(by=ops, date_from=today - timedelta(days=400), date_to=today)

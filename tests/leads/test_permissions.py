@@ -4,7 +4,8 @@ the export permission cannot, on every page, download and API endpoint."""
 import pytest
 from rest_framework.authtoken.models import Token
 
-from leads import services
+from leads.capture import lead_capture
+from leads.exports import export_request
 from leads.models import ExportDownload
 from tests.factories import UserFactory, in_group, ops_user
 
@@ -13,12 +14,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def export(live_broadcast):
-    services.lead_capture(
+    lead_capture(
         broadcast=live_broadcast,
         attendee=None,
         data={"name": "Ann Lee", "email": "ann@example.com", "consent": "on"},
     )
-    return services.export_request(by=None, broadcast=live_broadcast)
+    return export_request(by=None, broadcast=live_broadcast)
 
 
 def outsiders():

@@ -7,7 +7,7 @@ from django.core.files.storage import storages
 
 from broadcasts import services
 from config.celery import app
-from leads import services as leads
+from leads.capture import lead_capture
 from leads.models import LeadExport
 from tests.e2e.helpers import wait_for
 from tests.factories import GuestFactory
@@ -43,7 +43,7 @@ def test_a_broadcast_ends_and_the_worker_exports_its_leads(
     settings.POST_SESSION_EXPORT_DELAY_SECONDS = 0
     for number in range(3):
         guest = GuestFactory(broadcast=live_broadcast, display_name=f"Guest {number}")
-        leads.lead_capture(
+        lead_capture(
             broadcast=live_broadcast,
             attendee=guest,
             data={"name": f"Person {number}", "email": f"p{number}@example.com", "consent": "on"},
