@@ -4,7 +4,7 @@
 import { Engagement } from './engage.js';
 import { LiveSocket } from './live.js';
 import { applyEvent, fromSnapshot } from './state.js';
-import { bound, renderConnection } from './ui.js';
+import { bound, makeButton, personRow, renderConnection, sendCommand } from './ui.js';
 
 const root = document.getElementById('dashboard');
 const STATE_LABELS = { draft: 'Draft', scheduled: 'Scheduled', live: 'Live', paused: 'Paused', ended: 'Ended' };
@@ -15,41 +15,20 @@ function say(text) {
   bound(root, 'note').textContent = text;
 }
 
-async function command(type, fields = {}) {
-  bound(root, 'error').textContent = '';
-  try {
-    return await socket.send(type, fields);
-  } catch (error) {
-    bound(root, 'error').textContent = error.message;
-    return null;
-  }
+function command(type, fields = {}) {
+  return sendCommand(socket, bound(root, 'error'), type, fields);
 }
 
 function person(attendee, actions = []) {
-  const item = document.createElement('li');
-  item.dataset.attendee = attendee.id;
-  const img = document.createElement('img');
-  img.src = attendee.avatar;
-  img.alt = '';
-  img.width = 24;
-  img.height = 24;
-  const name = document.createElement('span');
-  name.className = 'name';
-  name.textContent = attendee.name;
-  item.append(img, name);
-  for (const [label, type, confirmText] of actions) {
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.className = 'button';
-    button.textContent = label;
-    button.setAttribute('aria-label', `${label}: ${attendee.name}`);
+  const buttons = actions.map(([label, type, confirmText]) => {
+    const button = makeButton(label, { label: `${label}: ${attendee.name}`, className: 'button' });
     button.addEventListener('click', async () => {
       if (confirmText && !window.confirm(confirmText)) return;
       if (await command(type, { attendee: attendee.id })) say(`${label}: ${attendee.name}. Done.`);
     });
-    item.append(button);
-  }
-  return item;
+    return button;
+  });
+  return personRow(attendee, { size: 24, extra: buttons });
 }
 
 function duration(seconds) {

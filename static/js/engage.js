@@ -2,10 +2,10 @@
 // call-to-action. The watch page, the widget and the host console share it; the host
 // gets the moderation buttons.
 
-import { bound } from './ui.js';
+import { isRunning } from './state.js';
+import { bound, makeButton, plural, readSetting, sendCommand, writeSetting } from './ui.js';
 
 const QUESTION_MAX = 500;
-const plural = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
 const BADGES = {
   pending: 'Waiting for approval',
@@ -82,15 +82,8 @@ export class Engagement {
     });
   }
 
-  async command(type, fields, errorBind) {
-    const box = errorBind ? bound(this.root, errorBind) : null;
-    if (box) box.textContent = '';
-    try {
-      return await this.socket.send(type, fields);
-    } catch (error) {
-      if (box) box.textContent = error.message;
-      return null;
-    }
+  command(type, fields, errorBind) {
+    return sendCommand(this.socket, errorBind ? bound(this.root, errorBind) : null, type, fields);
   }
 
   async ask() {
@@ -168,7 +161,7 @@ export class Engagement {
 
   renderReactions() {
     const { state } = this;
-    const running = ['live', 'paused'].includes(state.broadcast.state);
+    const running = isRunning(state);
     const likes = bound(this.root, 'likes');
     if (likes) likes.textContent = plural(state.likes, 'like');
     const like = this.part('[data-engage="like"]');
@@ -196,8 +189,8 @@ export class Engagement {
   renderCtaBanner() {
     const banner = bound(this.root, 'cta-banner');
     if (!banner) return;
-    const { cta, cta_pushed_at: pushed, state } = this.state.broadcast;
-    const show = Boolean(cta && pushed && ['live', 'paused'].includes(state));
+    const { cta, cta_pushed_at: pushed } = this.state.broadcast;
+    const show = Boolean(cta && pushed && isRunning(this.state));
     banner.hidden = !show;
     if (!show || banner.dataset.shown === pushed) return;
     banner.dataset.shown = pushed;
@@ -211,10 +204,7 @@ export class Engagement {
     link.rel = 'noopener';
     link.dataset.cta = this.source;
     link.textContent = cta.label;
-    const dismiss = document.createElement('button');
-    dismiss.type = 'button';
-    dismiss.className = 'link small';
-    dismiss.textContent = 'Dismiss';
+    const dismiss = makeButton('Dismiss');
     dismiss.addEventListener('click', () => {
       banner.hidden = true;
       this.state.broadcast.cta_pushed_at = null;
@@ -282,7 +272,9 @@ export class Engagement {
     const actions = document.createElement('div');
     actions.className = 'q-actions';
     const open = question.state === 'visible' || question.state === 'answered';
-    const vote = button(`▲ ${question.votes}`, `Upvote the question from ${question.author.name}, ${plural(question.votes, 'vote')}`);
+    const vote = makeButton(`▲ ${question.votes}`, {
+      label: `Upvote the question from ${question.author.name}, ${plural(question.votes, 'vote')}`,
+    });
     vote.className = 'vote';
     vote.dataset.focusKey = `vote-${question.id}`;
     vote.setAttribute('aria-pressed', String(Boolean(question.voted)));
@@ -296,7 +288,7 @@ export class Engagement {
 
   moderation(question, actions) {
     const act = (label, type, name = `${label}: question from ${question.author.name}`) => {
-      const control = button(label, name);
+      const control = makeButton(label, { label: name });
       control.dataset.focusKey = `${type}-${question.id}`;
       control.addEventListener('click', () => this.command(type, { question: question.id }, 'ask-error'));
       actions.append(control);
@@ -308,36 +300,10 @@ export class Engagement {
     const author = question.author;
     const onStage = this.state.stage.some((a) => a.id === author.id);
     if (this.invite && author.role === 'viewer' && !onStage && author.id !== this.state.me.id) {
-      const invite = button('Invite on stage', `Invite ${author.name} on stage`);
+      const invite = makeButton('Invite on stage', { label: `Invite ${author.name} on stage` });
       invite.dataset.focusKey = `invite-${question.id}`;
       invite.addEventListener('click', () => this.invite(author));
       actions.append(invite);
     }
   }
-}
-
-// A third-party frame may be denied storage: then settings last as long as the page.
-function readSetting(key) {
-  try {
-    return localStorage.getItem(key);
-  } catch {
-    return null;
-  }
-}
-
-function writeSetting(key, value) {
-  try {
-    localStorage.setItem(key, value);
-  } catch {
-    // Not kept; fine.
-  }
-}
-
-function button(text, label) {
-  const element = document.createElement('button');
-  element.type = 'button';
-  element.className = 'link small';
-  element.textContent = text;
-  if (label) element.setAttribute('aria-label', label);
-  return element;
 }

@@ -3,9 +3,18 @@ import { LiveSocket } from './live.js';
 import { routeSignal } from './mesh.js';
 import { makePublisher } from './sfu.js';
 import { StageMedia, StageReceiver } from './stage.js';
-import { applyEvent, fromSnapshot } from './state.js';
+import { applyEvent, fromSnapshot, isRunning } from './state.js';
 import { canShareScreen, Studio } from './studio.js';
-import { bound, renderCommon, renderConnection } from './ui.js';
+import {
+  bound,
+  makeButton,
+  personRow,
+  plural,
+  renderCommon,
+  renderConnection,
+  sendCommand,
+  showMediaProblem,
+} from './ui.js';
 
 const root = document.getElementById('broadcast');
 const buttons = [...root.querySelectorAll('button[data-action]')];
@@ -37,8 +46,7 @@ const HELP = {
   ended: 'This broadcast has ended. Camera and microphone are off.',
 };
 
-const plural = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`;
-const running = () => state && ['live', 'paused'].includes(state.broadcast.state);
+const running = () => state && isRunning(state);
 
 const studio = new Studio({
   onTrack(kind, track) {
@@ -46,8 +54,7 @@ const studio = new Studio({
   },
   onChange: renderStudio,
   onError(message) {
-    bound(root, 'media-error').textContent = message;
-    bound(root, 'media-problem').hidden = !message;
+    showMediaProblem(root, message);
   },
 });
 
@@ -101,37 +108,15 @@ function say(text) {
   bound(root, 'speak-note').textContent = text;
 }
 
-async function command(type, fields = {}) {
-  errorBox.textContent = '';
-  try {
-    return await socket.send(type, fields);
-  } catch (error) {
-    errorBox.textContent = error.message;
-    errorBox.scrollIntoView({ block: 'nearest' });
-    return null;
-  }
+// The error box is above the lists: bring it into view when a row's button fails.
+function command(type, fields = {}) {
+  return sendCommand(socket, errorBox, type, fields, { scroll: true });
 }
 
-function personRow(attendee, extra = []) {
-  const item = document.createElement('li');
-  item.dataset.attendee = attendee.id;
-  const img = document.createElement('img');
-  img.src = attendee.avatar;
-  img.alt = '';
-  img.width = 32;
-  img.height = 32;
-  const name = document.createElement('span');
-  name.className = 'name';
-  name.textContent = attendee.name;
-  item.append(img, name, ...extra);
-  return item;
-}
+const person = (attendee, extra) => personRow(attendee, { size: 32, extra });
 
 function actionButton(label, type, attendee, className = 'button') {
-  const button = document.createElement('button');
-  button.type = 'button';
-  button.className = className;
-  button.textContent = label;
+  const button = makeButton(label, { className });
   button.addEventListener('click', async () => {
     button.disabled = true;
     if (!(await command(type, { attendee: attendee.id }))) button.disabled = false;
@@ -145,7 +130,7 @@ function renderHands() {
     const place = document.createElement('span');
     place.className = 'muted small';
     place.textContent = `#${index + 1}`;
-    return personRow(attendee, [
+    return person(attendee, [
       place,
       actionButton('Approve', 'hand.approve', attendee, 'button primary'),
       actionButton('Decline', 'hand.decline', attendee),
@@ -160,7 +145,7 @@ function renderHands() {
 function renderSpeakers() {
   const speakers = state.stage.filter((a) => a.role === 'speaker');
   const rows = speakers.map((attendee) =>
-    personRow(attendee, [actionButton('Remove from stage', 'stage.remove', attendee)]),
+    person(attendee, [actionButton('Remove from stage', 'stage.remove', attendee)]),
   );
   bound(root, 'speakers').replaceChildren(...rows);
   bound(root, 'speakers-count').textContent = rows.length ? `(${rows.length} of ${state.broadcast.stage_size})` : '';
@@ -242,12 +227,8 @@ function syncMedia({ reconnect = [] } = {}) {
 
 for (const button of buttons) {
   button.addEventListener('click', async () => {
-    errorBox.textContent = '';
     for (const each of buttons) each.disabled = true;
-    try {
-      await socket.send(button.dataset.action);
-    } catch (error) {
-      errorBox.textContent = error.message;
+    if (!(await sendCommand(socket, errorBox, button.dataset.action))) {
       for (const each of buttons) each.disabled = false;
     }
   });

@@ -2,6 +2,7 @@
 // state until the first frame, and what to say when video cannot be had.
 
 import { MeshReceiver } from './mesh.js';
+import { isRunning } from './state.js';
 
 const STATUS_TEXT = {
   connecting: 'Connecting video…',
@@ -171,8 +172,7 @@ export class StageReceiver {
 
   follow(state, { reconnect = [] } = {}) {
     this.mesh.useMedia(state.media);
-    const running = ['live', 'paused'].includes(state.broadcast.state);
-    const wanted = running ? state.stage.map((a) => a.id).filter((id) => id !== state.me.id) : [];
+    const wanted = isRunning(state) ? state.stage.map((a) => a.id).filter((id) => id !== state.me.id) : [];
     for (const id of [...this.mesh.peers.keys()]) {
       if (!wanted.includes(id)) {
         this.mesh.close(id);

@@ -4,6 +4,11 @@ export function fromSnapshot(snapshot) {
   return structuredClone(snapshot);
 }
 
+// A running broadcast is on air: live, or paused for a moment.
+export function isRunning(state) {
+  return ['live', 'paused'].includes(state.broadcast.state);
+}
+
 function withoutAttendee(list, attendee) {
   return list.filter((item) => item.id !== attendee.id);
 }

@@ -1,4 +1,6 @@
-// Drawing the parts that the watch page and the host console share.
+// What the pages share: drawing the parts common to the watch page and the host
+// console, and the small helpers every page uses (commands whose error reply shows in a
+// box, buttons, person rows, settings kept in storage).
 
 const STATE_LABELS = {
   draft: 'Draft',
@@ -17,6 +19,73 @@ const CONNECTION_TEXT = {
 
 export function bound(root, name) {
   return root.querySelector(`[data-bind="${name}"]`);
+}
+
+export const plural = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`;
+
+// Send a command, showing its error reply (or the socket's: offline, timeout) in `box`,
+// which is cleared first. Resolves to the ack, or to null when the command failed, so a
+// caller carries on only after a success.
+export async function sendCommand(socket, box, type, fields = {}, { scroll = false } = {}) {
+  if (box) box.textContent = '';
+  try {
+    return await socket.send(type, fields);
+  } catch (error) {
+    if (box) {
+      box.textContent = error.message;
+      if (scroll) box.scrollIntoView({ block: 'nearest' });
+    }
+    return null;
+  }
+}
+
+// The camera or microphone could not be had: say why, with the retry beside it.
+export function showMediaProblem(root, message) {
+  bound(root, 'media-error').textContent = message;
+  bound(root, 'media-problem').hidden = !message;
+}
+
+export function makeButton(text, { label = null, className = 'link small' } = {}) {
+  const element = document.createElement('button');
+  element.type = 'button';
+  element.className = className;
+  element.textContent = text;
+  if (label) element.setAttribute('aria-label', label);
+  return element;
+}
+
+// A person in a list (requests, speakers, the dashboard's audience): picture, name, and
+// whatever controls follow.
+export function personRow(attendee, { size, extra = [] }) {
+  const item = document.createElement('li');
+  item.dataset.attendee = attendee.id;
+  const img = document.createElement('img');
+  img.src = attendee.avatar;
+  img.alt = '';
+  img.width = size;
+  img.height = size;
+  const name = document.createElement('span');
+  name.className = 'name';
+  name.textContent = attendee.name;
+  item.append(img, name, ...extra);
+  return item;
+}
+
+// A third-party frame may be denied storage: then settings last as long as the page.
+export function readSetting(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+export function writeSetting(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // Not kept; fine.
+  }
 }
 
 function attendeeTile(attendee, { me = false, hand = false, invite = null, remove = null } = {}) {
@@ -42,20 +111,15 @@ function attendeeTile(attendee, { me = false, hand = false, invite = null, remov
   name.textContent = me ? `${attendee.name} (you)` : attendee.name;
   item.append(picture, name);
   if (invite && attendee.role === 'viewer' && !hand) {
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.className = 'link small';
-    button.textContent = 'Invite';
-    button.setAttribute('aria-label', `Invite ${attendee.name} on stage`);
+    const button = makeButton('Invite', { label: `Invite ${attendee.name} on stage` });
     button.addEventListener('click', () => invite(attendee));
     item.append(button);
   }
   if (remove && attendee.role !== 'host') {
-    const button = document.createElement('button');
-    button.type = 'button';
-    button.className = 'link small danger-link';
-    button.textContent = 'Remove';
-    button.setAttribute('aria-label', `Remove ${attendee.name} from the broadcast`);
+    const button = makeButton('Remove', {
+      label: `Remove ${attendee.name} from the broadcast`,
+      className: 'link small danger-link',
+    });
     button.addEventListener('click', () => remove(attendee));
     item.append(button);
   }

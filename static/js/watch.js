@@ -5,9 +5,18 @@ import { LiveSocket } from './live.js';
 import { routeSignal } from './mesh.js';
 import { makePublisher } from './sfu.js';
 import { StageMedia, StageReceiver } from './stage.js';
-import { applyEvent, fromSnapshot } from './state.js';
+import { applyEvent, fromSnapshot, isRunning } from './state.js';
 import { Studio } from './studio.js';
-import { bound, localizeTimes, renderCommon, renderConnection } from './ui.js';
+import {
+  bound,
+  localizeTimes,
+  readSetting,
+  renderCommon,
+  renderConnection,
+  sendCommand,
+  showMediaProblem,
+  writeSetting,
+} from './ui.js';
 
 const root = document.getElementById('broadcast');
 const waiting = document.getElementById('waiting-overlay');
@@ -26,7 +35,7 @@ let firstSnapshot = true;
 let studio = null;
 let publisher = null;
 
-const running = () => ['live', 'paused'].includes(state.broadcast.state);
+const running = () => isRunning(state);
 const onStage = () => state.stage.some((a) => a.id === state.me.id);
 
 function say(text) {
@@ -86,10 +95,7 @@ function syncSpeaking() {
         if (studio) stageMedia.attach(state.me.id, studio.preview, { local: true });
         renderSpeak();
       },
-      onError: (message) => {
-        bound(root, 'media-error').textContent = message;
-        bound(root, 'media-problem').hidden = !message;
-      },
+      onError: (message) => showMediaProblem(root, message),
     });
     studio.start();
     say('');
@@ -108,14 +114,8 @@ function syncSpeaking() {
   }
 }
 
-async function command(type, fields = {}) {
-  bound(root, 'speak-error').textContent = '';
-  try {
-    return await socket.send(type, fields);
-  } catch (error) {
-    bound(root, 'speak-error').textContent = error.message;
-    return null;
-  }
+function command(type, fields = {}) {
+  return sendCommand(socket, bound(root, 'speak-error'), type, fields);
 }
 
 part('raise').addEventListener('click', async () => {
@@ -153,18 +153,10 @@ function widgetParams() {
   if (!embedded || root.dataset.signedIn === 'true') return {};
   const key = 'primetime:guest';
   const fromPage = new URLSearchParams(location.hash.slice(1)).get('guest');
-  let stored = null;
-  try {
-    stored = localStorage.getItem(key);
-  } catch {
-    // Storage is blocked in this third-party frame.
-  }
+  // Storage may be blocked in this third-party frame: then the page around keeps it.
+  const stored = readSetting(key);
   const token = root.dataset.knownGuest || stored || fromPage || root.dataset.newGuest;
-  try {
-    localStorage.setItem(key, token);
-  } catch {
-    // As above: the page around keeps it instead.
-  }
+  writeSetting(key, token);
   if (token !== fromPage) {
     const parentOrigin = location.ancestorOrigins?.[0] || '*';
     window.parent?.postMessage({ type: 'primetime:guest', token }, parentOrigin);

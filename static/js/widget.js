@@ -3,6 +3,7 @@
 // told. Once a viewer folds it, it stays folded, across reloads, until they open it.
 
 import { countdownText } from './countdown.js';
+import { isRunning } from './state.js';
 
 // Events that are for this viewer: worth a badge on the folded button.
 const FOR_YOU = {
@@ -59,7 +60,7 @@ export class Widget {
   renderFold() {
     if (!this.state) return;
     const { state, scheduled_start: start } = this.state.broadcast;
-    const live = state === 'live' || state === 'paused';
+    const live = isRunning(this.state);
     let text = { live: 'Live now', paused: 'Live now · paused', ended: 'Ended' }[state];
     if (!text) text = start ? countdownText(new Date(start) - Date.now()) : 'Starting soon';
     this.status.textContent = text;
