@@ -10,6 +10,7 @@ from django.db.models.signals import post_delete, post_save
 
 from core.errors import Forbidden, NotFound
 
+from .lifecycle import live_actions
 from .models import Audience, Broadcast, BroadcastState
 
 AnyUser = AbstractBaseUser | AnonymousUser
@@ -131,6 +132,9 @@ def broadcast_public_data(*, broadcast: Broadcast) -> dict:
         "title": broadcast.title,
         "description": broadcast.description,
         "state": broadcast.state,
+        # The rules pages follow, from the server's own tables (lifecycle.py).
+        "running": broadcast.is_running,
+        "actions": live_actions(broadcast.state),
         "host": host.get_full_name() or host.get_username(),
         "scheduled_start": broadcast.scheduled_start,
         "went_live_at": broadcast.went_live_at,

@@ -8,28 +8,16 @@ from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput, NotFound
 from core.locks import lock_row
-from core.machines import StateMachine
 from participation.fanout import publish_on_commit
 
 from . import signals
 from .audit import audit_record
+from .lifecycle import LIFECYCLE, live_actions
 from .media import media_backend
 from .models import Broadcast, BroadcastState, BroadcastTransition
 from .selectors import AnyUser, broadcast_public_data, require_can_run
 
 S = BroadcastState
-
-LIFECYCLE = StateMachine(
-    moves={
-        "schedule": {S.DRAFT: S.SCHEDULED},
-        "start": {S.DRAFT: S.LIVE, S.SCHEDULED: S.LIVE},
-        "pause": {S.LIVE: S.PAUSED},
-        "resume": {S.PAUSED: S.LIVE},
-        "end": {S.LIVE: S.ENDED, S.PAUSED: S.ENDED},
-    },
-    refusal="Cannot {verb} a broadcast that is {state}.",
-    verbs={"start": "go live with"},
-)
 
 
 def lock_broadcast(broadcast_id: int) -> Broadcast:
@@ -40,10 +28,6 @@ def lock_broadcast(broadcast_id: int) -> Broadcast:
     if broadcast is None:
         raise NotFound("There is no such broadcast.")
     return broadcast
-
-
-def allowed_actions(*, state: str) -> list[str]:
-    return LIFECYCLE.allowed(state)
 
 
 def broadcast_create(
@@ -104,7 +88,13 @@ def _transition(
         )
         publish_on_commit(
             locked.slug,
-            {"type": "broadcast.state", "state": to_state, "at": now},
+            {
+                "type": "broadcast.state",
+                "state": to_state,
+                "running": locked.is_running,
+                "actions": live_actions(to_state),
+                "at": now,
+            },
         )
     for name in ("state", "went_live_at", "ended_at", "scheduled_start", "updated_at"):
         setattr(broadcast, name, getattr(locked, name))
@@ -164,6 +154,7 @@ def broadcast_cta_push(*, broadcast: Broadcast, by: AnyUser | None) -> Broadcast
     return broadcast
 
 
+# The lifecycle's live actions (lifecycle.LIVE_ACTIONS), by name.
 ACTIONS = {
     "start": broadcast_start,
     "pause": broadcast_pause,

@@ -43,7 +43,7 @@ def landing(request: HttpRequest, slug: str) -> HttpResponse:
 def status(request: HttpRequest, slug: str) -> JsonResponse:
     """The state of a broadcast, for a landing page waiting to say "Join live"."""
     broadcast = _visible_broadcast(request, slug)
-    response = JsonResponse({"state": broadcast.state})
+    response = JsonResponse({"state": broadcast.state, "running": broadcast.is_running})
     response["Cache-Control"] = "max-age=5"
     return response
 

@@ -6,6 +6,7 @@ from core.errors import DomainError
 
 from . import questions, stage
 from .models import Attendee, CtaClick, Question, SpeakRequest, SpeakRequestTransition
+from .moderation import MOVE_LABELS
 
 
 @admin.register(Attendee)
@@ -180,14 +181,8 @@ class QuestionAdmin(admin.ModelAdmin):
         "moderated_by",
     ]
     ordering = ["-created_at", "-id"]
-    actions = [
-        _moderation_action("approve", "Approve"),
-        _moderation_action("answer", "Mark answered"),
-        _moderation_action("hide", "Hide"),
-        _moderation_action("show", "Show again"),
-        _moderation_action("pin", "Pin"),
-        _moderation_action("unpin", "Unpin"),
-    ]
+    # The moderation table's moves, as on the host console and the dashboard.
+    actions = [_moderation_action(action, label) for action, label in MOVE_LABELS.items()]
 
     def has_add_permission(self, request) -> bool:
         return False

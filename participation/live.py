@@ -11,6 +11,7 @@ from core.errors import DomainError
 from . import questions, reactions, services, stage
 from .commands import HOSTS, MODERATORS, STAGE, CommandContext, NoFields, live_command
 from .models import QUESTION_MAX_CHARS, Role
+from .moderation import QUESTION_MODERATION
 
 
 @live_command("ping", database=False)
@@ -166,7 +167,7 @@ def _moderates(name: str, action: str) -> None:
         )
 
 
-for _action in questions.MODERATION.moves:
+for _action in QUESTION_MODERATION.moves:
     _moderates(f"question.{_action}", _action)
 
 

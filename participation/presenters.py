@@ -10,6 +10,7 @@ from broadcasts.media import Participant, media_backend
 
 from .models import STAGE_ROLES, Attendee, Question, SpeakRequest
 from .models import SpeakRequestState as R
+from .moderation import question_moves
 from .selectors import active_request, queue_position
 
 
@@ -80,6 +81,8 @@ def question_public(question: Question) -> dict:
         "pinned": question.pinned,
         "votes": question.votes,
         "created_at": question.created_at,
+        # What a host may do with it now (moderation.py); pages draw buttons from it.
+        "moves": question_moves(question),
     }
 
 

@@ -17,7 +17,6 @@ from broadcasts.models import Broadcast, BroadcastState
 from broadcasts.selectors import AnyUser, require_can_run
 from broadcasts.services import lock_broadcast
 from core.errors import Conflict, InvalidInput, NotFound
-from core.machines import StateMachine
 
 from .fanout import publish_on_commit, send_private_on_commit, send_to_hosts_on_commit
 from .models import (
@@ -29,20 +28,9 @@ from .models import (
     Role,
 )
 from .models import QuestionState as Q
+from .moderation import QUESTION_MODERATION, can_pin
 from .presenters import question_public, question_withdrawn
 from .ratelimit import attendee_rate_limit
-
-MODERATION = StateMachine(
-    moves={
-        "approve": {Q.PENDING: Q.VISIBLE},
-        "answer": {Q.VISIBLE: Q.ANSWERED},
-        "reopen": {Q.ANSWERED: Q.VISIBLE},
-        "hide": {Q.PENDING: Q.HIDDEN, Q.VISIBLE: Q.HIDDEN, Q.ANSWERED: Q.HIDDEN},
-        "show": {Q.HIDDEN: Q.VISIBLE},
-    },
-    refusal="Cannot {verb} a question that is {state}.",
-    verbs={"answer": "mark as answered"},
-)
 
 
 def clean_question_text(raw: str) -> str:
@@ -82,7 +70,7 @@ def question_moderate(
     require_can_run(broadcast=broadcast, by=by)
     with transaction.atomic():
         question = _locked(broadcast, question_id)
-        before = MODERATION.move(
+        before = QUESTION_MODERATION.move(
             question,
             action,
             moderated_at=timezone.now(),
@@ -105,7 +93,7 @@ def question_pin(
         # The broadcast's row orders two hosts pinning at once.
         lock_broadcast(broadcast.pk)
         question = _locked(broadcast, question_id)
-        if pinned and question.state not in PUBLIC_QUESTION_STATES:
+        if pinned and not can_pin(question):
             raise Conflict("Only a question everyone can see can be pinned.")
         if question.pinned == pinned:
             return question

@@ -14,6 +14,7 @@ from broadcasts.selectors import broadcast_public_data
 from .analytics import audience_summary, likes_count, rating_summary
 from .models import (
     PUBLIC_QUESTION_STATES,
+    QUESTION_MAX_CHARS,
     Attendee,
     Question,
     QuestionState,
@@ -95,15 +96,22 @@ def questions_for(
     return [{**q, "voted": q["id"] in voted} for q in shown]
 
 
+def snapshot_broadcast(*, broadcast: Broadcast) -> dict:
+    """The snapshot's `broadcast`: what every viewer may know of it, the presenter's
+    rating and the input limits pages check before sending (the snapshot's keys are a
+    contract, so these ride inside `broadcast`)."""
+    return {
+        **broadcast_public_data(broadcast=broadcast),
+        "rating": rating_summary(broadcast_id=broadcast.pk),
+        "limits": {"question_chars": QUESTION_MAX_CHARS},
+    }
+
+
 def snapshot_shared(*, broadcast: Broadcast) -> dict:
     """The parts of a snapshot that are the same for every viewer at one point of the
     broadcast's event stream (questions: the public ones, without `voted`)."""
     return {
-        # The presenter's rating rides in `broadcast`: the snapshot's keys are a contract.
-        "broadcast": {
-            **broadcast_public_data(broadcast=broadcast),
-            "rating": rating_summary(broadcast_id=broadcast.pk),
-        },
+        "broadcast": snapshot_broadcast(broadcast=broadcast),
         "stage": stage_attendees(broadcast=broadcast),
         "hands": raised_hands(broadcast=broadcast),
         "audience": audience_summary(
@@ -235,10 +243,7 @@ def dashboard_snapshot(*, broadcast: Broadcast, moderator_name: str) -> dict:
     )
     return {
         "type": "snapshot",
-        "broadcast": {
-            **broadcast_public_data(broadcast=broadcast),
-            "rating": rating_summary(broadcast_id=broadcast.pk),
-        },
+        "broadcast": snapshot_broadcast(broadcast=broadcast),
         "me": {"id": 0, "name": moderator_name, "role": "host", "avatar": "", "request": None},
         "stage": stage_attendees(broadcast=broadcast),
         "hands": raised_hands(broadcast=broadcast),

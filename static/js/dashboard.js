@@ -8,7 +8,6 @@ import { bound, makeButton, personRow, renderConnection, sendCommand } from './u
 
 const root = document.getElementById('dashboard');
 const STATE_LABELS = { draft: 'Draft', scheduled: 'Scheduled', live: 'Live', paused: 'Paused', ended: 'Ended' };
-const OFFERS = { live: ['broadcast.pause', 'broadcast.end'], paused: ['broadcast.resume', 'broadcast.end'] };
 let state = null;
 
 function say(text) {
@@ -56,7 +55,7 @@ function render() {
   root.setAttribute('aria-busy', 'false');
   bound(root, 'state').textContent = STATE_LABELS[current];
   for (const button of root.querySelectorAll('[data-dash]')) {
-    button.hidden = !(OFFERS[current] || []).includes(button.dataset.dash);
+    button.hidden = !state.broadcast.actions.includes(button.dataset.dash);
   }
   state.peak = Math.max(state.peak || 0, state.audience.count);
   bound(root, 'viewers-now').textContent = String(state.audience.count);

@@ -5,22 +5,23 @@
 import { isRunning } from './state.js';
 import { bound, makeButton, plural, readSetting, sendCommand, writeSetting } from './ui.js';
 
-const QUESTION_MAX = 500;
-
 const BADGES = {
   pending: 'Waiting for approval',
   answered: 'Answered',
   hidden: 'Hidden',
 };
 
-// Host moderation: [label, command, states it applies to].
-const MODERATION = [
-  ['Approve', 'question.approve', ['pending']],
-  ['Mark answered', 'question.answer', ['visible']],
-  ['Reopen', 'question.reopen', ['answered']],
-  ['Show', 'question.show', ['hidden']],
-  ['Hide', 'question.hide', ['pending', 'visible', 'answered']],
-];
+// The host's moderation buttons. Which apply to a question is the server's word: each
+// question carries its `moves`, in the order they are shown.
+const MOVE_LABELS = {
+  'question.approve': 'Approve',
+  'question.answer': 'Mark answered',
+  'question.reopen': 'Reopen',
+  'question.show': 'Show',
+  'question.hide': 'Hide',
+  'question.pin': 'Pin',
+  'question.unpin': 'Unpin',
+};
 
 export class Engagement {
   constructor(root, { socket, host = false, stageMedia = null, invite = null, source = 'watch', canVote = true }) {
@@ -135,6 +136,7 @@ export class Engagement {
 
   render(state) {
     this.state = state;
+    this.renderCounter();
     this.renderReactions();
     this.renderQuestions();
     this.renderCtaBanner();
@@ -144,10 +146,12 @@ export class Engagement {
   renderCounter() {
     const text = this.part('[data-engage="ask"] textarea');
     const counter = bound(this.root, 'question-counter');
-    if (!text || !counter) return;
+    if (!text || !counter || !this.state) return;
+    const max = this.state.broadcast.limits.question_chars; // the server's limit
+    text.maxLength = max;
     const length = text.value.trim().length;
-    counter.textContent = `${length} / ${QUESTION_MAX}`;
-    counter.classList.toggle('near-limit', length > QUESTION_MAX - 50);
+    counter.textContent = `${length} / ${max}`;
+    counter.classList.toggle('near-limit', length > max - 50);
   }
 
   renderMute() {
@@ -293,10 +297,7 @@ export class Engagement {
       control.addEventListener('click', () => this.command(type, { question: question.id }, 'ask-error'));
       actions.append(control);
     };
-    for (const [label, type, states] of MODERATION) if (states.includes(question.state)) act(label, type);
-    if (question.state === 'visible' || question.state === 'answered') {
-      act(question.pinned ? 'Unpin' : 'Pin', question.pinned ? 'question.unpin' : 'question.pin');
-    }
+    for (const type of question.moves || []) if (MOVE_LABELS[type]) act(MOVE_LABELS[type], type);
     const author = question.author;
     const onStage = this.state.stage.some((a) => a.id === author.id);
     if (this.invite && author.role === 'viewer' && !onStage && author.id !== this.state.me.id) {

@@ -29,15 +29,6 @@ let sendingTo = 0;
 let sfuState = ''; // on an SFU: connecting, connected or reconnecting
 let subscribers = null; // on an SFU: how many receive our stream, as Janus counts them
 
-// Which buttons each state offers (the server's transition table has the last word).
-const OFFERS = {
-  draft: ['broadcast.start'],
-  scheduled: ['broadcast.start'],
-  live: ['broadcast.pause', 'broadcast.end'],
-  paused: ['broadcast.resume', 'broadcast.end'],
-  ended: [],
-};
-
 const HELP = {
   draft: 'Not announced yet. Check your camera and sound; going live opens the broadcast to the audience now.',
   scheduled: 'Check your camera and sound. Viewers in the waiting room see you as soon as you go live.',
@@ -171,7 +162,7 @@ function render() {
   renderSpeakers();
   stageMedia.sync();
   const current = state.broadcast.state;
-  const offered = OFFERS[current];
+  const offered = state.broadcast.actions; // the server's lifecycle table
   const focused = document.activeElement;
   for (const button of buttons) {
     button.hidden = !offered.includes(button.dataset.action);

@@ -16,13 +16,12 @@ async function poll() {
   try {
     const response = await fetch(landing.dataset.statusUrl, { headers: { Accept: 'application/json' } });
     if (response.ok) {
-      const { state } = await response.json();
+      const { state, running } = await response.json();
       if (state === 'ended') {
         location.reload();
         return;
       }
-      const live = state === 'live' || state === 'paused';
-      if (live && joinNow.hidden) {
+      if (running && joinNow.hidden) {
         joinNow.hidden = false;
         if (beforeLive) beforeLive.hidden = true;
         document.title = `● Live · ${document.title}`;

@@ -4,9 +4,9 @@ export function fromSnapshot(snapshot) {
   return structuredClone(snapshot);
 }
 
-// A running broadcast is on air: live, or paused for a moment.
+// A running broadcast is on air: live, or paused for a moment (the server's rule).
 export function isRunning(state) {
-  return ['live', 'paused'].includes(state.broadcast.state);
+  return Boolean(state.broadcast.running);
 }
 
 function withoutAttendee(list, attendee) {
@@ -34,6 +34,9 @@ export function applyEvent(state, event) {
   switch (event.type) {
     case 'broadcast.state':
       state.broadcast.state = event.state;
+      // The server's lifecycle table decides what runs and which moves come next.
+      state.broadcast.running = event.running;
+      state.broadcast.actions = event.actions;
       if (event.state === 'ended') {
         state.hands = [];
         state.me.request = null;

@@ -358,6 +358,39 @@ def test_each_transition_publishes_its_new_state(
     assert others == {"stage.changed"}  # the host coming on stage when it goes live
 
 
+def test_each_state_event_carries_the_rules_pages_follow(
+    host, fake_bus, django_capture_on_commit_callbacks
+):
+    """Pages draw their buttons from `actions` and their live controls from `running`."""
+    broadcast = BroadcastFactory(host=host)
+    with django_capture_on_commit_callbacks(execute=True):
+        for action in ["schedule", "start", "pause", "resume", "end"]:
+            _act(action, broadcast, host)
+    rules = [
+        (p["state"], p["running"], p["actions"])
+        for _, p in fake_bus.published
+        if p["type"] == "broadcast.state"
+    ]
+    assert rules == [
+        ("scheduled", False, ["broadcast.start"]),
+        ("live", True, ["broadcast.pause", "broadcast.end"]),
+        ("paused", True, ["broadcast.resume", "broadcast.end"]),
+        ("live", True, ["broadcast.pause", "broadcast.end"]),
+        ("ended", False, []),
+    ]
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_the_broadcast_s_public_data_carries_the_same_rules(host, state):
+    from broadcasts.selectors import broadcast_public_data
+
+    broadcast = _broadcast_in(state, host)
+    data = broadcast_public_data(broadcast=broadcast)
+    assert data["running"] is (state in ("live", "paused"))
+    live = {a for (s, a) in ALLOWED if s == state and a != "schedule"}
+    assert set(data["actions"]) == {f"broadcast.{a}" for a in live}
+
+
 def test_nothing_is_published_when_the_transaction_rolls_back(
     host, fake_bus, django_capture_on_commit_callbacks
 ):

@@ -11,12 +11,25 @@ const vera = { id: 2, name: 'Vera Viewer', role: 'viewer', avatar: '/a/2.svg' };
 const sam = { id: 3, name: 'Sam Speaker', role: 'speaker', avatar: '/a/3.svg' };
 const olga = { id: 4, name: 'Olga Other', role: 'viewer', avatar: '/a/4.svg' };
 
+// What the server sends with each state (its lifecycle table, written out by hand here).
+const RULES = {
+  draft: { running: false, actions: ['broadcast.start'] },
+  scheduled: { running: false, actions: ['broadcast.start'] },
+  live: { running: true, actions: ['broadcast.pause', 'broadcast.end'] },
+  paused: { running: true, actions: ['broadcast.resume', 'broadcast.end'] },
+  ended: { running: false, actions: [] },
+};
+
+function stateEvent(state, at) {
+  return { type: 'broadcast.state', state, ...RULES[state], at };
+}
+
 function snapshot({ me = vera, ...rest } = {}) {
   return {
     type: 'snapshot',
     epoch: 'e1',
     seq: 7,
-    broadcast: { state: 'live', went_live_at: '2025-01-01T10:00:00Z', ended_at: null, rating: null },
+    broadcast: { state: 'live', ...RULES.live, went_live_at: '2025-01-01T10:00:00Z', ended_at: null, rating: null },
     me: { ...me, request: null, liked: false, rating: null, widget_closed: false },
     stage: [host],
     hands: [],
@@ -64,7 +77,7 @@ describe('applyEvent', () => {
 
   test('every handled event returns true', () => {
     const events = [
-      { type: 'broadcast.state', state: 'paused', at: 'x' },
+      stateEvent('paused', 'x'),
       { type: 'stage.changed', stage: [host] },
       { type: 'hand.raised', attendee: olga },
       { type: 'hand.lowered', attendee: olga },
@@ -89,8 +102,10 @@ describe('applyEvent', () => {
     test('pause and resume change only the state', () => {
       const state = fromSnapshot(snapshot());
       applyEvent(state, { type: 'hand.raised', attendee: olga });
-      applyEvent(state, { type: 'broadcast.state', state: 'paused', at: '2025-01-01T10:30:00Z' });
+      applyEvent(state, stateEvent('paused', '2025-01-01T10:30:00Z'));
       assert.equal(state.broadcast.state, 'paused');
+      assert.equal(state.broadcast.running, true);
+      assert.deepEqual(state.broadcast.actions, ['broadcast.resume', 'broadcast.end']);
       assert.equal(state.broadcast.went_live_at, '2025-01-01T10:00:00Z');
       assert.equal(state.broadcast.ended_at, null);
       assert.deepEqual(state.hands, [olga]);
@@ -98,11 +113,11 @@ describe('applyEvent', () => {
 
     test('going live the first time records when; later goes live keep the first time', () => {
       const state = fromSnapshot(snapshot());
-      state.broadcast = { state: 'scheduled', went_live_at: null, ended_at: null };
-      applyEvent(state, { type: 'broadcast.state', state: 'live', at: '2025-01-01T11:00:00Z' });
+      state.broadcast = { state: 'scheduled', ...RULES.scheduled, went_live_at: null, ended_at: null };
+      applyEvent(state, stateEvent('live', '2025-01-01T11:00:00Z'));
       assert.equal(state.broadcast.went_live_at, '2025-01-01T11:00:00Z');
-      applyEvent(state, { type: 'broadcast.state', state: 'paused', at: '2025-01-01T11:10:00Z' });
-      applyEvent(state, { type: 'broadcast.state', state: 'live', at: '2025-01-01T11:20:00Z' });
+      applyEvent(state, stateEvent('paused', '2025-01-01T11:10:00Z'));
+      applyEvent(state, stateEvent('live', '2025-01-01T11:20:00Z'));
       assert.equal(state.broadcast.went_live_at, '2025-01-01T11:00:00Z');
     });
 
@@ -110,8 +125,10 @@ describe('applyEvent', () => {
       const state = fromSnapshot(snapshot());
       applyEvent(state, { type: 'hand.raised', attendee: vera });
       applyEvent(state, { type: 'hand.pending', request: { state: 'pending', position: 1 } });
-      applyEvent(state, { type: 'broadcast.state', state: 'ended', at: '2025-01-01T12:00:00Z' });
+      applyEvent(state, stateEvent('ended', '2025-01-01T12:00:00Z'));
       assert.equal(state.broadcast.state, 'ended');
+      assert.equal(state.broadcast.running, false);
+      assert.deepEqual(state.broadcast.actions, []);
       assert.deepEqual(state.hands, []);
       assert.equal(state.me.request, null);
       assert.equal(state.broadcast.ended_at, '2025-01-01T12:00:00Z');
@@ -337,7 +354,7 @@ describe('applyEvent', () => {
       { type: 'stage.changed', stage: [host, { ...olga, role: 'speaker' }] },
       { type: 'likes', count: 2 },
       { type: 'audience', count: 4, sample: [host, vera, olga, sam] },
-      { type: 'broadcast.state', state: 'paused', at: '2025-01-01T10:20:00Z' },
+      stateEvent('paused', '2025-01-01T10:20:00Z'),
     ];
     for (const event of events) applyEvent(state, event);
     const later = snapshot({
@@ -346,18 +363,26 @@ describe('applyEvent', () => {
       audience: { count: 4, sample: [host, vera, olga, sam] },
       likes: 2,
     });
-    later.broadcast.state = 'paused';
+    Object.assign(later.broadcast, { state: 'paused', ...RULES.paused });
     later.me.request = { state: 'pending', position: 2 };
     assert.deepEqual(state, later);
   });
 });
 
 describe('isRunning', () => {
-  test('live and paused broadcasts run; the others do not', () => {
-    const running = (current) => isRunning({ broadcast: { state: current } });
-    assert.deepEqual(
-      ['draft', 'scheduled', 'live', 'paused', 'ended'].map(running),
-      [false, false, true, true, false],
-    );
+  test("is the server's word, whatever the state's name", () => {
+    assert.equal(isRunning({ broadcast: { state: 'live', running: true } }), true);
+    assert.equal(isRunning({ broadcast: { state: 'paused', running: true } }), true);
+    assert.equal(isRunning({ broadcast: { state: 'live', running: false } }), false);
+    assert.equal(isRunning({ broadcast: { state: 'ended' } }), false);
+  });
+
+  test('follows the broadcast through its states', () => {
+    const state = fromSnapshot(snapshot());
+    const seen = ['paused', 'live', 'ended'].map((current) => {
+      applyEvent(state, stateEvent(current, 'x'));
+      return isRunning(state);
+    });
+    assert.deepEqual(seen, [true, true, false]);
   });
 });

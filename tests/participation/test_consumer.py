@@ -49,6 +49,10 @@ async def test_first_frame_is_a_snapshot_of_everything_a_page_needs(live_broadca
         assert isinstance(snapshot["seq"], int)
         assert snapshot["broadcast"]["state"] == "live"
         assert snapshot["broadcast"]["title"] == "Spring launch"
+        # The rules pages follow come with the state, from the server's tables.
+        assert snapshot["broadcast"]["running"] is True
+        assert snapshot["broadcast"]["actions"] == ["broadcast.pause", "broadcast.end"]
+        assert snapshot["broadcast"]["limits"] == {"question_chars": 500}
         assert snapshot["broadcast"]["cta"] == {
             "headline": "Twenty percent off for viewers",
             "label": "Get the offer",
@@ -239,7 +243,8 @@ def apply(state: dict, event: dict) -> None:
     """The Python twin of static/js/state.js's applyEvent for the events of this issue."""
     match event["type"]:
         case "broadcast.state":
-            state["broadcast"]["state"] = event["state"]
+            for field in ("state", "running", "actions"):
+                state["broadcast"][field] = event[field]
         case "stage.changed":
             state["stage"] = event["stage"]
         case "audience":

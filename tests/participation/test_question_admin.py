@@ -53,6 +53,19 @@ def test_moderation_actions_move_questions(client, moderator, asked, action, sta
     assert asked.moderated_by == moderator
 
 
+def test_every_move_of_the_moderation_table_is_an_action_and_reopen_brings_a_question_back(
+    client, moderator, asked
+):
+    client.force_login(moderator)
+    page = client.get(QUESTIONS).content.decode()
+    for name in ("approve", "answer", "reopen", "hide", "show", "pin", "unpin"):
+        assert f'value="{name}_selected"' in page
+    for action in ("approve_selected", "answer_selected", "reopen_selected"):
+        client.post(QUESTIONS, {"action": action, "_selected_action": [asked.pk]}, follow=True)
+    asked.refresh_from_db()
+    assert asked.state == "visible"
+
+
 def test_a_refused_move_is_reported_and_changes_nothing(client, moderator, asked):
     client.force_login(moderator)
     response = client.post(

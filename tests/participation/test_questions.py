@@ -13,12 +13,13 @@ from participation import questions
 from participation.fanout import bus
 from participation.models import Question, QuestionVote
 from participation.services import attendee_for_user
+from participation.presenters import question_public
 from participation.snapshots import live_snapshot, questions_for
 from tests.factories import BroadcastFactory, GuestFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-# The moves the product allows, written out independently of questions.MODERATION:
+# The moves the product allows, written out independently of moderation.QUESTION_MODERATION:
 # (action, from state) -> to state. Every other pair is refused.
 ALLOWED = {
     ("approve", "pending"): "visible",
@@ -155,6 +156,19 @@ def test_premoderated_questions_wait_but_a_hosts_do_not(premoderated, ann, host_
 
 
 # --- Moderation moves -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pinned", [False, True])
+@pytest.mark.parametrize("state", STATES)
+def test_each_question_carries_the_moves_a_host_may_make_now(ann, state, pinned):
+    """The host console and the dashboard draw their buttons from `moves` alone."""
+    question = make_question(ann, state=state)
+    question.pinned = pinned and state in ("visible", "answered")
+    moves = question_public(question)["moves"]
+    expected = [f"question.{a}" for a in ACTIONS if (a, state) in ALLOWED]
+    if state in ("visible", "answered"):
+        expected.append("question.unpin" if question.pinned else "question.pin")
+    assert moves == expected
 
 
 @pytest.mark.parametrize("action", ACTIONS)
