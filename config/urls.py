@@ -3,15 +3,21 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from broadcasts.urls import urlpatterns as broadcast_urlpatterns
 from config.views import health
+from leads.urls import broadcast_urlpatterns as lead_urlpatterns
+from participation.urls import broadcast_urlpatterns as audience_urlpatterns
 from participation.views import avatar
+
+broadcast_pages = [*broadcast_urlpatterns, *audience_urlpatterns, *lead_urlpatterns]
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("b/", include("broadcasts.urls")),
+    # A broadcast's pages, whichever app serves them, under one namespace.
+    path("b/", include((broadcast_pages, "broadcasts"))),
     path("leads/", include("leads.urls")),
     path("api/", include("config.api")),
     path("healthz", health, name="health"),

@@ -13,12 +13,13 @@ pytestmark = pytest.mark.django_db
 def database_refuses(monkeypatch):
     """Every read of a broadcast fails as when no pooled connection came in time."""
     from broadcasts import views
+    from participation import views as audience_views
 
     def refuse(*args, **kwargs):
         raise OperationalError("couldn't get a connection after 10.00 sec")
 
     monkeypatch.setattr(views, "broadcast_announced", refuse)
-    monkeypatch.setattr(views, "broadcast_for_audience", refuse)
+    monkeypatch.setattr(audience_views, "broadcast_for_audience", refuse)
 
 
 def test_a_page_says_busy_with_503_and_retry_after(client, database_refuses, caplog):

@@ -12,8 +12,8 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from participation import questions
 from participation.fanout import bus
 from participation.models import Question, QuestionVote
-from participation.services import attendee_for_user
 from participation.presenters import question_public
+from participation.services import attendee_for_user
 from participation.snapshots import live_snapshot, questions_for
 from tests.factories import BroadcastFactory, GuestFactory, UserFactory
 
