@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
-from broadcasts.api import BroadcastViewSet
+from backoffice.api import BroadcastViewSet
 from leads.api import ExportViewSet, LeadViewSet
 
 router = DefaultRouter()

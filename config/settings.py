@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "broadcasts",
     "participation",
     "leads",
+    "backoffice",
 ]
 
 MIDDLEWARE = [

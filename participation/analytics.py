@@ -105,10 +105,7 @@ def participation_figures(*, broadcast: Broadcast, now) -> dict:
 
 
 def with_audience_counters(broadcasts):
-    """Annotate broadcasts with `viewers_now`, `viewers_peak` and `leads_total` (for lists)."""
-    # The leads app is built on this one: asked when called, not when imported.
-    from leads.capture import leads_count_subquery
-
+    """Annotate broadcasts with `viewers_now` and `viewers_peak` (for lists)."""
     now = (
         Attendee.objects.filter(broadcast=OuterRef("pk"), connections__gt=0)
         .order_by()
@@ -124,5 +121,4 @@ def with_audience_counters(broadcasts):
     return broadcasts.annotate(
         viewers_now=Coalesce(Subquery(now, output_field=IntegerField()), Value(0)),
         viewers_peak=Subquery(peak, output_field=IntegerField()),
-        leads_total=Coalesce(leads_count_subquery(), Value(0)),
     )

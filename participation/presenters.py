@@ -38,9 +38,9 @@ def attendee_public(attendee: Attendee) -> dict:
     }
 
 
-def attendee_private(attendee: Attendee, *, lead: dict | None) -> dict:
-    """The snapshot's `me`: the attendee (from `attendees_with_own_state`), their own
-    private state, and their own `lead` (the leads app's `leads_of_attendees`)."""
+def attendee_private(attendee: Attendee) -> dict:
+    """The snapshot's `me`: the attendee (from `attendees_with_own_state`) and their own
+    private state (other apps add theirs: snapshots.register_own_state)."""
     return {
         **attendee_public(attendee),
         "guest": attendee.is_guest,
@@ -50,7 +50,6 @@ def attendee_private(attendee: Attendee, *, lead: dict | None) -> dict:
         else None,
         "liked": attendee.liked,
         "rating": attendee.stars,
-        "lead": lead,
     }
 
 

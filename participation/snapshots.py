@@ -3,6 +3,8 @@ process-wide share of the part every viewer has in common, and the dashboard's f
 
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Q
@@ -122,11 +124,18 @@ def snapshot_shared(*, broadcast: Broadcast) -> dict:
     }
 
 
-def _own_leads(attendee_ids: list[int]) -> dict[int, dict]:
-    # The leads app owns leads; this only asks it for each person's own.
-    from leads.capture import leads_of_attendees
+# What the apps built on this one add to each person's `me`, registered in their
+# AppConfig.ready(): name -> reader of {attendee id: value} for a batch of attendees
+# (those missing get None). The leads app adds `lead`, the person's own details.
+OWN_STATE_READERS: dict[str, Callable[[list[int]], dict[int, Any]]] = {}
 
-    return leads_of_attendees(attendee_ids=attendee_ids)
+
+def register_own_state(name: str, reader: Callable[[list[int]], dict[int, Any]]) -> None:
+    OWN_STATE_READERS[name] = reader
+
+
+def _own_state(attendee_ids: list[int]) -> dict[str, dict[int, Any]]:
+    return {name: read(attendee_ids) for name, read in OWN_STATE_READERS.items()}
 
 
 def live_snapshot(*, broadcast: Broadcast, attendee: Attendee, shared: dict | None = None) -> dict:
@@ -142,7 +151,7 @@ def live_snapshots(*, broadcast: Broadcast, attendee_ids: list[int], shared: dic
     """`live_snapshot` of attendees of one broadcast (an id may come twice), in order:
     their own state read in a few queries for them all."""
     attendees = attendees_with_own_state(attendee_ids)
-    leads = _own_leads(list(attendees))
+    added = _own_state(list(attendees))
     participants = media_participants(list(attendees.values()))
     backend = media_backend()
     snapshots = []
@@ -152,7 +161,10 @@ def live_snapshots(*, broadcast: Broadcast, attendee_ids: list[int], shared: dic
             {
                 "type": "snapshot",
                 **shared,
-                "me": attendee_private(attendee, lead=leads.get(attendee_id)),
+                "me": {
+                    **attendee_private(attendee),
+                    **{name: values.get(attendee_id) for name, values in added.items()},
+                },
                 "questions": questions_for(
                     broadcast=broadcast, attendee=attendee, public=shared["questions"]
                 ),

@@ -39,7 +39,7 @@ def test_the_watch_page_says_busy_too(client, database_refuses):
 
 
 def test_the_api_says_busy_in_json(admin_client, monkeypatch):
-    from broadcasts.api import BroadcastViewSet
+    from backoffice.api import BroadcastViewSet
 
     def refuse(*args, **kwargs):
         raise OperationalError("the database system is starting up")

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from broadcasts.analytics import broadcast_analytics, viewers_chart
+from backoffice.analytics import broadcast_analytics, viewers_chart
 from leads.capture import lead_capture
 from participation import questions, reactions, services, stage
 from participation.models import Attendee, ViewerSample

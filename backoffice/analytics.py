@@ -4,9 +4,9 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from broadcasts.models import Broadcast
+from leads.capture import leads_count
 from participation import analytics as participation
-
-from .models import Broadcast
 
 WIDTH, HEIGHT = 720, 240
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 28
@@ -63,8 +63,6 @@ def viewers_chart(samples: list[tuple]) -> Chart | None:
 
 def broadcast_analytics(*, broadcast: Broadcast) -> dict:
     """Everything the analytics page shows: the figures, leads and conversion, the chart."""
-    from leads.capture import leads_count
-
     now = timezone.now()
     figures = participation.participation_figures(broadcast=broadcast, now=now)
     leads = leads_count(broadcast_id=broadcast.pk)

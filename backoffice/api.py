@@ -1,9 +1,11 @@
+"""The REST API's broadcasts, with the live counters every app adds to them."""
+
 from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, viewsets
 
+from broadcasts.models import Broadcast
+from leads.capture import leads_count
 from participation import analytics as participation
-
-from .models import Broadcast
 
 
 class IsStaff(permissions.BasePermission):
@@ -53,8 +55,6 @@ class BroadcastDetailSerializer(BroadcastSerializer):
 
     @extend_schema(responses=LiveCountersSerializer)
     def get_counters(self, obj: Broadcast) -> dict:
-        from leads.capture import leads_count
-
         counts = participation.engagement_counts(broadcast_id=obj.pk)
         rating = participation.rating_summary(broadcast_id=obj.pk)
         return {
