@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from broadcasts import services
 from broadcasts.models import Broadcast, BroadcastTransition
 from broadcasts.selectors import user_can_run
+from core.admin import service_action
 from core.errors import DomainError
 from leads.capture import leads_count_subquery
 from leads.exports import export_request
@@ -43,23 +44,12 @@ class TransitionInline(admin.TabularInline):
 
 def _lifecycle_action(action: str, description: str):
     service = services.ACTIONS[action]
-
-    def run(modeladmin, request: HttpRequest, queryset: QuerySet[Broadcast]) -> None:
-        done = 0
-        for broadcast in queryset:
-            try:
-                service(broadcast=broadcast, by=request.user)
-            except DomainError as error:
-                modeladmin.message_user(request, f"{broadcast}: {error.message}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            modeladmin.message_user(
-                request, f"{description}: {done} broadcast(s).", messages.SUCCESS
-            )
-
-    run.__name__ = f"{action}_selected"
-    return admin.action(description=f"{description} (selected broadcasts)")(run)
+    return service_action(
+        action,
+        description,
+        lambda broadcast, request: service(broadcast=broadcast, by=request.user),
+        thing="broadcast",
+    )
 
 
 @admin.register(Broadcast)

@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from core.admin import service_action
 from core.errors import DomainError
 
 from . import questions, stage
@@ -126,37 +127,28 @@ class SpeakRequestAdmin(admin.ModelAdmin):
         return False
 
 
-def _moderation_action(action: str, description: str):
-    def run(modeladmin, request: HttpRequest, queryset: QuerySet[Question]) -> None:
-        done = 0
-        for question in queryset.select_related("broadcast"):
-            try:
-                if action in ("pin", "unpin"):
-                    questions.question_pin(
-                        broadcast=question.broadcast,
-                        question_id=question.pk,
-                        by=request.user,
-                        pinned=action == "pin",
-                    )
-                else:
-                    questions.question_moderate(
-                        broadcast=question.broadcast,
-                        question_id=question.pk,
-                        action=action,
-                        by=request.user,
-                    )
-            except DomainError as error:
-                modeladmin.message_user(request, f"“{question}”: {error.message}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            modeladmin.message_user(
-                request, f"{description}: {done} question(s).", messages.SUCCESS
-            )
+def _moderate(question: Question, request: HttpRequest, action: str) -> None:
+    if action in ("pin", "unpin"):
+        questions.question_pin(
+            broadcast=question.broadcast,
+            question_id=question.pk,
+            by=request.user,
+            pinned=action == "pin",
+        )
+    else:
+        questions.question_moderate(
+            broadcast=question.broadcast, question_id=question.pk, action=action, by=request.user
+        )
 
-    run.__name__ = f"{action}_selected"
-    return admin.action(description=f"{description} (selected questions)", permissions=["change"])(
-        run
+
+def _moderation_action(action: str, description: str):
+    return service_action(
+        action,
+        description,
+        lambda question, request: _moderate(question, request, action),
+        thing="question",
+        quote=lambda question: f"“{question}”",
+        permissions=["change"],
     )
 
 
