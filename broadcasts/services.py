@@ -9,7 +9,7 @@ from django.utils import timezone
 from core.errors import Conflict, InvalidInput, NotFound
 from core.locks import lock_row
 from core.machines import StateMachine
-from participation.fanout import publish_on_commit
+from participation.realtime.publish import publish_on_commit
 
 from . import signals
 from .audit import audit_record
