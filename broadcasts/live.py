@@ -1,6 +1,7 @@
 """Live commands of the broadcast lifecycle (host console buttons)."""
 
-from participation.commands import HOSTS, CommandContext, live_command
+from participation.context import HOSTS, CommandContext
+from participation.realtime.commands import live_command
 
 from . import services
 

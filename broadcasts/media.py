@@ -131,7 +131,7 @@ class MeshBackend(MediaBackend):
             raise Conflict(self.full_message())
 
     def deliver(self, *, broadcast_id: int, sender: int, recipient: int, data: dict, stage):
-        from participation.fanout import send_private
+        from participation.realtime.publish import send_private
 
         send_private(recipient, {"type": "rtc.signal", "from": sender, "data": data})
 

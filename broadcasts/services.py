@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput, NotFound
 from core.locks import lock_row
-from participation.fanout import publish_on_commit
+from participation.realtime.publish import publish_on_commit
 
 from . import signals
 from .audit import audit_record

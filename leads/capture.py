@@ -12,9 +12,9 @@ from django.utils import timezone
 from broadcasts.audit import audit_record
 from broadcasts.models import Broadcast, BroadcastState
 from core.errors import Conflict, InvalidInput
-from participation.fanout import publish_on_commit, send_to_hosts_on_commit
 from participation.models import Attendee
-from participation.ratelimit import rate_limit
+from participation.realtime.publish import publish_on_commit, send_to_hosts_on_commit
+from participation.realtime.ratelimit import rate_limit
 
 from .exports import export_refresh_post_session
 from .forms import LeadForm

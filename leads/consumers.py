@@ -3,7 +3,11 @@ export. It only listens; exports are asked for through the page's form or the AP
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from .exports import EXPORTS_GROUP, can_export
+from participation.realtime.batching import database_call
+from participation.realtime.codes import CLOSE_CODES, FORBIDDEN
+from participation.realtime.names import EXPORTS_GROUP
+
+from .exports import can_export
 
 
 class ExportsConsumer(AsyncWebsocketConsumer):
@@ -13,11 +17,9 @@ class ExportsConsumer(AsyncWebsocketConsumer):
         user = self.scope.get("user")
         allowed = user is not None and user.is_authenticated
         if allowed:
-            from participation.batching import database_call
-
             allowed = await database_call(can_export)(user)
         if not allowed:
-            await self.close(code=4403)
+            await self.close(code=CLOSE_CODES[FORBIDDEN])
             return
         await self.accept()
         await self.channel_layer.group_add(EXPORTS_GROUP, self.channel_name)

@@ -19,7 +19,8 @@ from broadcasts.models import Broadcast
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.locks import lock_row
 from core.machines import StateMachine
-from participation.fanout import encode
+from participation.realtime.frames import encode
+from participation.realtime.names import EXPORTS_GROUP
 
 from .models import ExportDownload, ExportState, ExportTransition, Lead, LeadExport
 from .writers import export_range, write_csv
@@ -27,7 +28,6 @@ from .writers import export_range, write_csv
 logger = logging.getLogger(__name__)
 
 E = ExportState
-EXPORTS_GROUP = "primetime.exports"
 EXPORT_PERMISSION = "leads.export_leads"
 MAX_RANGE_DAYS = 366
 

@@ -2,7 +2,8 @@
 
 from rest_framework import serializers
 
-from participation.commands import HOSTS, CommandContext, live_command
+from participation.context import HOSTS, CommandContext
+from participation.realtime.commands import live_command
 
 from . import capture
 

@@ -1,4 +1,4 @@
-"""Live connections that open together are admitted together (see `batching`): who
+"""Live connections that open together are admitted together (see `realtime.batching`): who
 they are, then their presence and first frames, in a few queries for a crowd; those
 that close together leave together."""
 
@@ -12,9 +12,10 @@ from django.contrib import auth
 from django.contrib.auth.models import AnonymousUser
 
 from . import services
-from .batching import Batcher
-from .fanout import Position, bus, encode
 from .models import Attendee
+from .realtime.batching import Batcher
+from .realtime.bus import Position, bus
+from .realtime.frames import encode
 from .snapshots import snapshots_for_connections
 
 

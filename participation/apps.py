@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 from django.utils.module_loading import autodiscover_modules
 
 
@@ -10,3 +11,32 @@ class ParticipationConfig(AppConfig):
         # Each app's live.py registers the commands it handles on the live socket.
         autodiscover_modules("live")
         from . import receivers  # noqa: F401  (connects them)
+
+        register_live_work()
+
+
+def register_live_work() -> None:
+    """What the real-time layer does for the domain without knowing it: publish the
+    coalesced counters, and the periodic jobs every server process runs."""
+    from .realtime import counters, jobs
+    from .services import COUNTER_SPACING_SECONDS, counter_publish, viewers_sample
+    from .stage import speak_requests_sweep_absent
+
+    # `audience` (who is watching, marked as pages come and go), `likes`, `rating`.
+    for kind in COUNTER_SPACING_SECONDS:
+        counters.register(kind, counter_publish)
+    # Requests of people who left, and speakers who dropped off, are let go after a
+    # grace period. Every process sweeps; the moves are idempotent under their locks.
+    jobs.register(
+        "sweep",
+        lambda: speak_requests_sweep_absent(grace_seconds=settings.SPEAK_REQUEST_GRACE_SECONDS),
+        every=lambda: settings.SPEAK_REQUEST_SWEEP_SECONDS,
+        doing="sweep the requests of absent attendees",
+    )
+    # The analytics chart's points: every process samples; one row per interval wins.
+    jobs.register(
+        "samples",
+        viewers_sample,
+        every=lambda: settings.VIEWER_SAMPLE_SECONDS,
+        doing="sample the viewers of running broadcasts",
+    )

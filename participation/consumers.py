@@ -7,7 +7,6 @@ import logging
 from collections import defaultdict
 from urllib.parse import parse_qs
 
-from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -16,34 +15,39 @@ from django.db import OperationalError
 from core.errors import DomainError, Forbidden
 
 from . import admissions
-from .batching import Batcher, database_call
-from .channels import ATTENDEE, HOSTS
-from .commands import ATTENDEES, REGISTRIES, REGISTRY, Command, CommandContext
-from .fanout import encode, hubs, start_eagerly
+from .context import CommandContext
 from .guests import guest_key_from_cookies, guest_key_from_token
 from .models import Attendee, Role
-from .ratelimit import TokenBucket
+from .realtime.batching import Batcher, database_call
+from .realtime.codes import (
+    CLOSE_CODES,
+    CLOSE_RESYNC,
+    CLOSE_TRY_AGAIN_LATER,
+    CONFLICT,
+    FORBIDDEN,
+    INVALID,
+    MAX_FRAME_CHARS,
+    MAX_OUTBOX_FRAMES,
+    MAX_REF_CHARS,
+    RATE_LIMITED,
+)
+from .realtime.commands import ATTENDEES, REGISTRIES, REGISTRY, Command
+from .realtime.compat import DispatchOnTheLoop, start_eagerly
+from .realtime.counters import counters
+from .realtime.frames import encode, resume_point
+from .realtime.hub import hubs
+from .realtime.names import ATTENDEE, HOSTS
+from .realtime.ratelimit import connection_rate_limits
 from .services import media_publisher_ready
 
 logger = logging.getLogger(__name__)
 
-# Close codes of a refused handshake (the browser sees a failed connection; tools see these).
-CLOSE_CODES = {"invalid": 4400, "forbidden": 4403, "not_found": 4404}
-# Sent when this process may have missed events: reconnect and replay from your seq.
-CLOSE_RESYNC = 4000
-# The database cannot serve the page right now (WebSocket's own "Try Again Later").
-CLOSE_TRY_AGAIN_LATER = 1013
-# WebRTC offers with every codec run to about 10 KB.
-MAX_FRAME_CHARS = 65_536
-MAX_REF_CHARS = 64
-# Public events waiting for a reader that does not read: past this, it resyncs.
-MAX_OUTBOX_FRAMES = 500
 # In a page's outbox after a private message whose socket closes once it is sent.
 _THEN_CLOSE = object()
 
 
-class LiveConsumer(AsyncWebsocketConsumer):
-    # The commands this socket's senders may send (commands.py).
+class LiveConsumer(DispatchOnTheLoop, AsyncWebsocketConsumer):
+    # The commands this socket's senders may send (realtime/commands.py).
     commands: dict[str, Command] = REGISTRIES[ATTENDEES]
     attendee: Attendee | None = None
     # What this page gets private messages for: (ATTENDEE, id), (HOSTS, broadcast id).
@@ -79,7 +83,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         self.slug = self.scope["url_route"]["kwargs"]["slug"]
-        self.buckets = rate_limits()
+        self.buckets = connection_rate_limits()
         cookies = self.scope.get("cookies") or {}
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         # The embedded widget names its guest with a token from its own storage.
@@ -94,7 +98,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         try:
             attendee = await admissions.identify.submit(request)
         except DomainError as error:
-            await self.close(code=CLOSE_CODES.get(error.code, 4400))
+            await self.close(code=CLOSE_CODES.get(error.code, CLOSE_CODES[INVALID]))
             return
         except OperationalError as error:
             await self._try_again_later(error)
@@ -111,7 +115,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.private_targets += ((HOSTS, attendee.broadcast_id),)
         for target in self.private_targets:
             self.hub.receive_private(target, self)
-        epoch, since = _resume_point(self.scope.get("query_string", b""))
+        epoch, since = resume_point(self.scope.get("query_string", b""))
         entry = admissions.Entry(slug=self.slug, attendee=attendee, epoch=epoch, since=since)
         try:
             first_frames, seq = await admissions.enter.submit(entry)
@@ -124,7 +128,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         for frame in first_frames:
             await self.send(text_data=frame)
         await self._flush_pending(seq)
-        self.hub.audience_changed(self.slug, attendee.broadcast_id)
+        counters.mark("audience", attendee.broadcast_id)
 
     async def _try_again_later(self, error: OperationalError, *, accepted=False) -> None:
         """The database could not serve this page now (no pooled connection in time, or
@@ -144,22 +148,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
             if event_seq is None:  # a private message
                 await self.send(text_data=frame)
                 if close:
-                    await self.close(code=CLOSE_CODES["forbidden"])
+                    await self.close(code=CLOSE_CODES[FORBIDDEN])
                     return
             elif event_seq > last:
                 await self.send(text_data=frame)
                 last = event_seq
         self.synced_seq = last
-
-    async def dispatch(self, message: dict) -> None:
-        # As Channels' own, less its hop to a worker thread before every message to
-        # close stale database connections: thousands of pages send pings and likes,
-        # and every database call here goes through `database_call`, which
-        # closes them itself.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
 
     async def close(self, code=None, reason=None) -> None:
         self.closed_by_us = True
@@ -204,7 +198,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             while self.outbox and not self.closed_by_us:
                 item = self.outbox.pop(0)
                 if item is _THEN_CLOSE:
-                    await self.close(code=CLOSE_CODES["forbidden"])
+                    await self.close(code=CLOSE_CODES[FORBIDDEN])
                     return
                 await self.send(text_data=item)
         except OSError:
@@ -227,7 +221,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         self._leave_room()
         await admissions.leave.submit(self.attendee)
-        self.hub.audience_changed(self.slug, self.attendee.broadcast_id)
+        counters.mark("audience", self.attendee.broadcast_id)
         self.attendee = None
 
     def joined(self) -> bool:
@@ -238,32 +232,32 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if not self.joined():
             return
         if text_data is None or len(text_data) > MAX_FRAME_CHARS:
-            await self._error(None, "invalid", "Send JSON text frames of at most 64 KB.")
+            await self._error(None, INVALID, "Send JSON text frames of at most 64 KB.")
             return
         try:
             frame = json.loads(text_data)
         except ValueError:
-            await self._error(None, "invalid", "That frame is not JSON.")
+            await self._error(None, INVALID, "That frame is not JSON.")
             return
         if not isinstance(frame, dict):
-            await self._error(None, "invalid", "A command is a JSON object.")
+            await self._error(None, INVALID, "A command is a JSON object.")
             return
         ref = frame.get("ref")
         if ref is not None and not (isinstance(ref, str | int) and len(str(ref)) <= MAX_REF_CHARS):
-            await self._error(None, "invalid", "`ref` must be a short string.")
+            await self._error(None, INVALID, "`ref` must be a short string.")
             return
         kind = frame.get("type")
         command = self.commands.get(kind) if isinstance(kind, str) else None
         if command is None:
-            await self._error(ref, "invalid", "Unknown command type.")
+            await self._error(ref, INVALID, "Unknown command type.")
             return
         if not self.buckets[command.rate].take():
-            await self._error(ref, "rate_limited", "Too many commands; slow down.")
+            await self._error(ref, RATE_LIMITED, "Too many commands; slow down.")
             return
         payload = {key: value for key, value in frame.items() if key not in ("type", "ref")}
         data, errors = command.validate(payload)
         if errors:
-            await self._error(ref, "invalid", "Some fields are not right.", details=errors)
+            await self._error(ref, INVALID, "Some fields are not right.", details=errors)
             return
         try:
             if command.batched:
@@ -280,7 +274,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         except Exception:
             logger.exception("live command %s failed", command.name)
-            await self._error(ref, "conflict", "Something went wrong on our side; try again.")
+            await self._error(ref, CONFLICT, "Something went wrong on our side; try again.")
             return
         await self.send(text_data=encode({"type": "ack", "ref": ref, **(result or {})}))
 
@@ -304,7 +298,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     def _run(self, command, data: dict) -> dict | None:
         # Fresh from the database: a role may have changed since the page opened.
         attendee = Attendee.objects.select_related("broadcast", "user").get(pk=self.attendee.pk)
-        if not command.allows(attendee):
+        if not command.allows(attendee.role):
             raise Forbidden("You are not allowed to do that here.")
         return command.handler(
             CommandContext(broadcast=attendee.broadcast, attendee=attendee), data
@@ -317,21 +311,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=encode(frame))
 
 
-def rate_limits() -> dict[str, TokenBucket]:
-    """A connection's rate limits, by the `rate` its commands draw on."""
-    return {
-        "command": TokenBucket(settings.LIVE_COMMAND_RATE, settings.LIVE_COMMAND_BURST),
-        "signal": TokenBucket(settings.LIVE_SIGNAL_RATE, settings.LIVE_SIGNAL_BURST),
-    }
-
-
 def _media_ready(attendee_pk: int) -> None:
     attendee = Attendee.objects.select_related("broadcast").get(pk=attendee_pk)
     with contextlib.suppress(DomainError):  # ended meanwhile: nobody to tell
         media_publisher_ready(broadcast=attendee.broadcast, attendee=attendee)
 
 
-def _run_batch(items: list[tuple[int, Command, dict]]) -> list:
+def run_batch(items: list[tuple[int, Command, dict]]) -> list:
     """Batched commands of many connections: (attendee id, command, data) each."""
     # Fresh from the database: a role may have changed since the page opened.
     attendees = Attendee.objects.select_related("broadcast", "user").in_bulk(
@@ -341,7 +327,7 @@ def _run_batch(items: list[tuple[int, Command, dict]]) -> list:
     by_command: dict[str, list[int]] = defaultdict(list)
     for index, (attendee_id, command, _) in enumerate(items):
         attendee = attendees.get(attendee_id)
-        if attendee is None or not command.allows(attendee):
+        if attendee is None or not command.allows(attendee.role):
             outcomes[index] = Forbidden("You are not allowed to do that here.")
         else:
             by_command[command.name].append(index)
@@ -356,16 +342,4 @@ def _run_batch(items: list[tuple[int, Command, dict]]) -> list:
     return outcomes
 
 
-batched = Batcher(_run_batch)
-
-
-def _resume_point(query_string: bytes) -> tuple[str | None, int | None]:
-    query = parse_qs(query_string.decode("latin-1"))
-    epoch = (query.get("epoch") or [None])[0]
-    try:
-        since = int((query.get("since") or [""])[0])
-    except ValueError:
-        return None, None
-    if epoch is None or since < 0:
-        return None, None
-    return epoch[:64], since
+batched = Batcher(run_batch)

@@ -13,11 +13,16 @@ from broadcasts.models import Broadcast
 from broadcasts.selectors import user_can_run
 from core.errors import Forbidden, NotFound
 
-from .batching import database_call
-from .channels import HOSTS
-from .commands import MODERATORS, REGISTRIES, Command, CommandContext
-from .consumers import CLOSE_CODES, LiveConsumer, _resume_point, rate_limits
-from .fanout import bus, encode, hubs
+from .consumers import LiveConsumer
+from .context import CommandContext
+from .realtime.batching import database_call
+from .realtime.bus import bus
+from .realtime.codes import CLOSE_CODES
+from .realtime.commands import MODERATORS, REGISTRIES, Command
+from .realtime.frames import encode, resume_point
+from .realtime.hub import hubs
+from .realtime.names import HOSTS
+from .realtime.ratelimit import connection_rate_limits
 from .snapshots import dashboard_snapshot
 
 
@@ -30,7 +35,7 @@ class DashboardConsumer(LiveConsumer):
         self.synced_seq = None
         self.pending = []
         self.user = self.scope.get("user")
-        self.buckets = rate_limits()
+        self.buckets = connection_rate_limits()
         try:
             self.broadcast_id = await database_call(self._allowed)()
         except (Forbidden, NotFound) as error:
@@ -58,7 +63,7 @@ class DashboardConsumer(LiveConsumer):
         return broadcast
 
     def _snapshot(self) -> tuple[list[str], int]:
-        epoch, since = _resume_point(self.scope.get("query_string", b""))
+        epoch, since = resume_point(self.scope.get("query_string", b""))
         position = bus().position(self.slug, epoch=epoch, since=since)
         if position.missed is not None:
             return position.missed, position.seq

@@ -9,9 +9,10 @@ from broadcasts.media import SIGNAL_KINDS
 from core.errors import DomainError
 
 from . import questions, reactions, services, stage
-from .commands import HOSTS, MODERATORS, STAGE, CommandContext, NoFields, live_command
+from .context import HOSTS, STAGE, CommandContext
 from .models import QUESTION_MAX_CHARS, Role
 from .moderation import QUESTION_MODERATION
+from .realtime.commands import MODERATORS, NoFields, live_command
 
 
 @live_command("ping", database=False)

@@ -18,7 +18,7 @@ from broadcasts.selectors import AnyUser, require_can_run
 from broadcasts.services import lock_broadcast
 from core.errors import Conflict, InvalidInput, NotFound
 
-from .fanout import publish_on_commit, send_private_on_commit, send_to_hosts_on_commit
+from .limits import attendee_rate_limit
 from .models import (
     PUBLIC_QUESTION_STATES,
     QUESTION_MAX_CHARS,
@@ -30,7 +30,11 @@ from .models import (
 from .models import QuestionState as Q
 from .moderation import QUESTION_MODERATION, can_pin
 from .presenters import question_public, question_withdrawn
-from .ratelimit import attendee_rate_limit
+from .realtime.publish import (
+    publish_on_commit,
+    send_private_on_commit,
+    send_to_hosts_on_commit,
+)
 
 
 def clean_question_text(raw: str) -> str:

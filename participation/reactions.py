@@ -6,9 +6,9 @@ from django.db import transaction
 from broadcasts.models import Broadcast
 from core.errors import Conflict, DomainError, InvalidInput, RateLimited
 
-from .fanout import counter_changed_on_commit
+from .limits import ATTENDEE_LIMIT_MESSAGES, attendee_rate_limit, attendees_past_rate_limit
 from .models import Attendee, CtaClick, Like, Rating, Role
-from .ratelimit import ATTENDEE_LIMIT_MESSAGES, attendee_rate_limit, attendees_past_rate_limit
+from .realtime.counters import counter_changed_on_commit
 
 CTA_SOURCES = ("landing", "watch", "embed", "end")
 

@@ -19,9 +19,10 @@ from broadcasts.selectors import AnyUser, broadcast_for_audience, user_is_host
 from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 
 from .analytics import audience_summary, likes_count, rating_summary
-from .fanout import bus
 from .models import STAGE_ROLES, Attendee, Role, ViewerSample, new_guest_key
 from .presenters import attendee_public, media_participant
+from .realtime.bus import bus
+from .realtime.names import counter_section
 from .stage import publish_stage
 
 DISPLAY_NAME_MAX = 60
@@ -325,7 +326,7 @@ def counter_publish(*, kind: str, broadcast_id: int) -> bool:
     if broadcast is None:
         raise NotFound("The broadcast is gone.")
     spacing = COUNTER_SPACING_SECONDS[kind]
-    with bus().exclusive(f"counter:{kind}:{broadcast_id}", spacing=spacing) as ours:
+    with bus().exclusive(counter_section(kind, broadcast_id), spacing=spacing) as ours:
         if not ours:
             return False
         if kind == "audience":

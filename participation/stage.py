@@ -20,7 +20,6 @@ from broadcasts.services import lock_broadcast
 from core.errors import Conflict, NotFound
 from core.machines import StateMachine
 
-from .fanout import publish_on_commit, send_private_on_commit
 from .models import (
     Attendee,
     Role,
@@ -29,6 +28,7 @@ from .models import (
 )
 from .models import SpeakRequestState as R
 from .presenters import attendee_public, request_private
+from .realtime.publish import publish_on_commit, send_private_on_commit
 from .selectors import pending_hands
 from .snapshots import stage_attendees
 

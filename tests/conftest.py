@@ -66,16 +66,16 @@ def fresh_rate_limits():
 def fresh_live_caches():
     """Counters of a broadcast are published at most so often, and viewers' snapshots
     share a read of the broadcast for a moment: ids repeat between tests."""
-    from participation import fanout
+    from participation.realtime import bus, names
     from participation.snapshots import shared_snapshots
 
     shared_snapshots.clear()
-    live_bus = fanout.bus()
-    if isinstance(live_bus, fanout.MemoryEventBus):
+    live_bus = bus.bus()
+    if isinstance(live_bus, bus.MemoryEventBus):
         live_bus.forget_sections()
     else:
         client = redis.Redis.from_url(settings.REDIS_URL)
-        for key in client.scan_iter("primetime:live:lock:*"):
+        for key in client.scan_iter(names.LOCK_PREFIX + "*"):
             client.delete(key)
         client.close()
     yield

@@ -11,7 +11,7 @@ from django.utils import timezone
 from broadcasts import services
 from broadcasts.models import Broadcast, BroadcastState, BroadcastTransition
 from core.errors import Conflict, Forbidden, InvalidInput
-from participation import fanout
+from participation.realtime import publish
 from tests.factories import BroadcastFactory, GroupFactory, UserFactory
 
 STATES = ["draft", "scheduled", "live", "paused", "ended"]
@@ -73,7 +73,7 @@ class FakeBus:
 @pytest.fixture
 def fake_bus(monkeypatch):
     fake = FakeBus()
-    monkeypatch.setattr(fanout, "bus", lambda: fake)
+    monkeypatch.setattr(publish, "bus", lambda: fake)
     return fake
 
 

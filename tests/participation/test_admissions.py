@@ -19,11 +19,11 @@ from broadcasts.models import Audience
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from leads.models import Lead
 from participation import reactions, services, stage
-from participation.batching import Batcher
-from participation.commands import REGISTRY
-from participation.consumers import _run_batch
-from participation.fanout import bus
+from participation.consumers import run_batch
 from participation.models import Attendee, Like
+from participation.realtime.batching import Batcher
+from participation.realtime.bus import bus
+from participation.realtime.commands import REGISTRY
 from participation.snapshots import snapshots_for_connections
 from tests.factories import BroadcastFactory, GuestFactory, UserFactory
 from tests.garbage import cyclic_garbage
@@ -290,7 +290,7 @@ def test_a_like_storm_leaves_no_garbage_per_like_for_the_cyclic_collector(live_b
     settings.ATTENDEE_RATE_LIMITS = {**settings.ATTENDEE_RATE_LIMITS, "like": (1, 1_000_000)}
     batch = [(GuestFactory(broadcast=live_broadcast).pk, REGISTRY["like"], {}) for _ in range(40)]
     with cyclic_garbage() as found:
-        outcomes = _run_batch(batch)
+        outcomes = run_batch(batch)
     assert outcomes == [{"liked": True}] * 40
     assert [o for o in found if isinstance(o, Model | ModelState)] == []
 

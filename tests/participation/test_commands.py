@@ -3,7 +3,7 @@
 from rest_framework import serializers
 from rest_framework.utils.serializer_helpers import BindingDict
 
-from participation.commands import REGISTRY, NoFields
+from participation.realtime.commands import REGISTRY, NoFields
 from tests.garbage import cyclic_garbage
 
 # One valid payload (the frame without `type` and `ref`) per command that has fields.

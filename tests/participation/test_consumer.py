@@ -10,8 +10,8 @@ from django.conf import settings
 
 from broadcasts import services
 from broadcasts.models import Audience, Broadcast, BroadcastState
-from participation.fanout import bus
 from participation.models import Attendee, Role
+from participation.realtime.bus import bus
 from tests.factories import BroadcastFactory, GroupFactory, GuestFactory, UserFactory
 from tests.participation.live_client import live_client, refused
 
@@ -393,6 +393,6 @@ async def test_a_page_the_database_cannot_serve_now_is_asked_to_come_back(
     assert (closed["type"], closed["code"]) == ("websocket.close", 1013)
     await communicator.wait(timeout=5)
     assert (await database_sync_to_async(Attendee.objects.get)(pk=guest.pk)).connections == 0
-    from participation.fanout import hubs
+    from participation.realtime.hub import hubs
 
     assert hubs.current().local_count(live_broadcast.slug) == 0

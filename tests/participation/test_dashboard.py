@@ -8,8 +8,8 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 
 from participation import questions, stage
-from participation.commands import MODERATORS, REGISTRIES
 from participation.models import Attendee, Question, SpeakRequest
+from participation.realtime.commands import MODERATORS, REGISTRIES
 from tests.factories import GuestFactory, UserFactory, in_group
 from tests.participation.live_client import live_client, refused
 

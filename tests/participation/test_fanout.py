@@ -9,8 +9,11 @@ import pytest
 import redis
 from channels.db import database_sync_to_async
 
-from participation.consumers import CLOSE_RESYNC, MAX_OUTBOX_FRAMES, LiveConsumer
-from participation.fanout import LoopHub, MemoryEventBus, RedisEventBus, listener_name
+from participation.consumers import LiveConsumer
+from participation.realtime.bus import MemoryEventBus, RedisEventBus
+from participation.realtime.codes import CLOSE_RESYNC, MAX_OUTBOX_FRAMES
+from participation.realtime.hub import LoopHub
+from participation.realtime.names import listener_name
 
 
 class RecordingConnection:
@@ -78,7 +81,7 @@ def test_a_lost_redis_log_changes_the_epoch(redis_url, make_bus):
 
 
 def _keys(slug):
-    from participation.channels import event_log_keys
+    from participation.realtime.names import event_log_keys
 
     return event_log_keys(slug)
 
@@ -198,3 +201,38 @@ async def test_the_core_channel_layer_takes_a_crowd_and_waits_past_its_blocking_
     finally:
         await layer.flush()
         await layer.close_pools()
+
+
+def test_the_domain_registers_its_counters_and_periodic_jobs():
+    from participation.realtime import counters, jobs
+    from participation.services import counter_publish
+
+    assert [job.name for job in jobs.registered()] == ["sweep", "samples"]
+    for kind in ("audience", "likes", "rating"):
+        assert counters.publisher(kind) is counter_publish
+    with pytest.raises(LookupError):
+        counters.publisher("applause")
+
+
+async def test_a_hub_runs_a_periodic_job_in_its_own_thread_and_outlives_a_failure():
+    import threading
+
+    from participation.realtime.jobs import Job
+
+    runs: list[str] = []
+
+    def run():
+        runs.append(threading.current_thread().name)
+        if len(runs) == 1:
+            raise RuntimeError("the first run fails")
+
+    hub = LoopHub(asyncio.get_running_loop())
+    repeating = asyncio.create_task(
+        hub._repeat(Job(name="test", run=run, every=lambda: 0.01, doing="test"))
+    )
+    try:
+        await eventually(lambda: len(runs) >= 3)
+    finally:
+        repeating.cancel()
+        hub._housekeeper.shutdown()
+    assert all(name.startswith("primetime-live") for name in runs)

@@ -9,8 +9,8 @@ from channels.db import database_sync_to_async
 
 from broadcasts.models import Audience, Broadcast
 from config.websocket import same_origin
-from participation.fanout import counters
 from participation.models import Attendee, CtaClick, Question
+from participation.realtime.counters import counters
 from tests.factories import GuestFactory
 from tests.participation.live_client import live_client, refused, widget_query
 

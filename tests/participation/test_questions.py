@@ -10,9 +10,9 @@ from django.contrib.auth.models import Group
 from broadcasts import services as broadcasts
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from participation import questions
-from participation.fanout import bus
 from participation.models import Question, QuestionVote
 from participation.presenters import question_public
+from participation.realtime.bus import bus
 from participation.services import attendee_for_user
 from participation.snapshots import live_snapshot, questions_for
 from tests.factories import BroadcastFactory, GuestFactory, UserFactory
@@ -530,7 +530,7 @@ def test_refused_questions_do_not_use_up_the_allowance(live_broadcast, ann, smal
 
 
 def test_the_allowance_comes_back_in_the_next_window(live_broadcast, ann, settings, monkeypatch):
-    from participation import ratelimit
+    from participation.realtime import ratelimit
 
     settings.ATTENDEE_RATE_LIMITS = {**settings.ATTENDEE_RATE_LIMITS, "question": (1, 60)}
     now = [1_800_000_000.0]

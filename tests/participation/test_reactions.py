@@ -9,8 +9,10 @@ from broadcasts.models import Broadcast
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from participation import reactions
 from participation.analytics import likes_count, rating_distribution, rating_summary
-from participation.fanout import bus, counters
 from participation.models import Attendee, CtaClick, Like, Rating
+from participation.realtime.bus import bus
+from participation.realtime.counters import counters
+from participation.realtime.names import counter_section
 from participation.services import attendee_for_user, counter_publish
 from participation.snapshots import live_snapshot
 from tests.factories import BroadcastFactory, GuestFactory
@@ -337,7 +339,7 @@ def test_one_process_at_a_time_publishes_a_counter_and_not_too_often(live_broadc
     # Two processes reading and publishing at once could publish an older count last.
     reactions.like(attendee=ann)
     before = bus().position(live_broadcast.slug)
-    with bus().exclusive(f"counter:likes:{live_broadcast.pk}") as ours:
+    with bus().exclusive(counter_section("likes", live_broadcast.pk)) as ours:
         assert ours
         assert counter_publish(kind="likes", broadcast_id=live_broadcast.pk) is False
     assert published_since(live_broadcast.slug, before) == []

@@ -1,5 +1,15 @@
+"""Rate limits: token buckets per connection (how fast one page may send commands),
+and fixed windows per key, shared by every process (how often one person may act)."""
+
 import functools
 import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+from core.errors import RateLimited
+
+from . import names
 
 
 class TokenBucket:
@@ -22,35 +32,12 @@ class TokenBucket:
         return False
 
 
-# What each attendee may do per window, across their pages and server processes.
-ATTENDEE_LIMIT_MESSAGES = {
-    "question": "You are asking questions faster than the host can read them. "
-    "Wait a minute, then ask again.",
-    "vote": "You are voting very quickly. Wait a moment, then try again.",
-    "like": "Slow down a little, then try again.",
-    "rate": "You are changing your rating very quickly. Wait a moment, then try again.",
-}
-
-
-def attendee_rate_limit(*, attendee_id: int, action: str) -> None:
-    """Count one `action` by this attendee; raise RateLimited beyond the setting's allowance."""
-    from core.errors import RateLimited
-
-    if attendees_past_rate_limit(attendee_ids=[attendee_id], action=action)[0]:
-        raise RateLimited(ATTENDEE_LIMIT_MESSAGES[action])
-
-
-def attendees_past_rate_limit(*, attendee_ids: list[int], action: str) -> list[bool]:
-    """Count one `action` by each of these attendees (an id twice: two actions, in that
-    order), in one round trip; answer, for each, whether it went past the setting's
-    allowance."""
-    from django.conf import settings
-
-    allowed, per_seconds = settings.ATTENDEE_RATE_LIMITS[action]
-    counts = _count(
-        [f"{action}:{attendee_id}" for attendee_id in attendee_ids], per_seconds=per_seconds
-    )
-    return [count > allowed for count in counts]
+def connection_rate_limits() -> dict[str, TokenBucket]:
+    """A connection's rate limits, by the `rate` its commands draw on (commands.py)."""
+    return {
+        "command": TokenBucket(settings.LIVE_COMMAND_RATE, settings.LIVE_COMMAND_BURST),
+        "signal": TokenBucket(settings.LIVE_SIGNAL_RATE, settings.LIVE_SIGNAL_BURST),
+    }
 
 
 def rate_limit(*, key: str, allowed: int, per_seconds: int, message: str) -> None:
@@ -59,18 +46,16 @@ def rate_limit(*, key: str, allowed: int, per_seconds: int, message: str) -> Non
     A fixed window, in Redis when it is set up (shared by every process), else in the
     cache of this process.
     """
-    from core.errors import RateLimited
-
-    (count,) = _count([key], per_seconds=per_seconds)
+    (count,) = count_actions([key], per_seconds=per_seconds)
     if count > allowed:
         raise RateLimited(message)
 
 
-def _count(keys: list[str], *, per_seconds: int) -> list[int]:
-    from django.conf import settings
-
+def count_actions(keys: list[str], *, per_seconds: int) -> list[int]:
+    """Count one action under each of `keys` (a key twice: two actions) in this window of
+    `per_seconds`, in one round trip; answer each key's count so far in the window."""
     window = int(time.time() // per_seconds)
-    window_keys = [f"primetime:rl:{key}:{window}" for key in keys]
+    window_keys = [names.rate_limit_key(key, window) for key in keys]
     if settings.REDIS_URL:
         return _count_in_redis(settings.REDIS_URL, window_keys, per_seconds + 1)
     return [_count_in_cache(key, per_seconds + 1) for key in window_keys]
@@ -95,8 +80,6 @@ def _count_in_redis(url: str, keys: list[str], ttl: int) -> list[int]:
 
 
 def _count_in_cache(key: str, ttl: int) -> int:
-    from django.core.cache import cache
-
     cache.add(key, 0, timeout=ttl)
     try:
         return cache.incr(key)

@@ -2,38 +2,24 @@
 
 Each app's `live.py` registers the commands it handles, with the audience that may send
 them (attendees on the live socket, moderators on the admin's dashboard socket), the
-role an attendee needs, and the serializer that validates the frame's fields. Both
-sockets dispatch through the same guarded path (`LiveConsumer.receive`).
+roles a sender needs, and the serializer that validates the frame's fields. Both
+sockets dispatch through the same guarded path (`LiveConsumer.receive`). Roles are the
+domain's words: here they are only strings to compare.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from rest_framework import serializers
 
-from broadcasts.models import Broadcast
-
-from .models import Attendee, Role
+from .compat import unbind
 
 # Who sends a command: an attendee (on the live socket), or a moderator on the dashboard
 # socket, who is a staff user and not in the audience.
 ATTENDEES = "attendees"
 MODERATORS = "moderators"
 
-
-@dataclass(frozen=True)
-class CommandContext:
-    broadcast: Broadcast
-    attendee: Attendee | None = None  # for attendees' commands
-    moderator: AbstractBaseUser | None = None  # for moderators' commands
-
-    @property
-    def by(self) -> AbstractBaseUser:
-        """The user a moderation move is recorded against: the moderator, or the host."""
-        return self.moderator if self.moderator is not None else self.attendee.user
-
-
+# `handler(context, data)`: the context is the consumer's (participation/context.py).
 Handler = Callable[..., dict | None]
 
 
@@ -56,8 +42,9 @@ class Command:
     # that the commands of many connections share their queries and one commit.
     batched: bool = False
 
-    def allows(self, attendee: Attendee) -> bool:
-        return self.roles is None or attendee.role in self.roles
+    def allows(self, role: str) -> bool:
+        """Whether a sender with `role` may send this command."""
+        return self.roles is None or role in self.roles
 
     def validate(self, payload: dict) -> tuple[dict, None] | tuple[None, dict]:
         """The frame's fields: `(validated data, None)`, or `(None, errors by field)`."""
@@ -66,22 +53,8 @@ class Command:
             outcome = (fields.validated_data, None)
         else:
             outcome = (None, dict(fields.errors))
-        _unbind(fields)
+        unbind(fields)
         return outcome
-
-
-def _unbind(field: serializers.Field) -> None:
-    # A serializer and its bound fields point at each other (`fields`, `parent`), so every
-    # frame it validated would wait for the cyclic garbage collector. Thousands of pages
-    # pinging made that a collection of ~25,000 objects every half minute, a pause each
-    # viewer felt as fan-out latency (docs/benchmarks.md). Unlinked, a frame's objects go
-    # as soon as the frame is answered.
-    children = list(field.__dict__.pop("fields", {}).values())
-    if isinstance(field.__dict__.get("child"), serializers.Field):
-        children.append(field.__dict__["child"])
-    for child in children:
-        _unbind(child)
-        child.parent = None
 
 
 REGISTRIES: dict[str, dict[str, Command]] = {ATTENDEES: {}, MODERATORS: {}}
@@ -125,7 +98,3 @@ def live_command(
         return handler
 
     return register
-
-
-HOSTS = {Role.HOST}
-STAGE = {Role.HOST, Role.SPEAKER}
