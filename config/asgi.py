@@ -11,11 +11,11 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from backoffice.routing import websocket_urlpatterns as staff_patterns  # noqa: E402
 from config.concurrency import HttpConcurrencyLimit  # noqa: E402
 from config.websocket import WebsocketGate  # noqa: E402
 from leads.routing import websocket_urlpatterns as exports_patterns  # noqa: E402
 from participation.routing import LIVE_SOCKET_PATH, live_socket  # noqa: E402
-from participation.routing import websocket_urlpatterns as staff_patterns  # noqa: E402
 
 if settings.MEDIA_BACKEND == "janus":
     # Refuse to serve video that cannot work; a Janus that is merely not up yet is

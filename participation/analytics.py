@@ -68,6 +68,17 @@ def audience_summary(*, broadcast: Broadcast, sample_size: int) -> dict:
     return {"count": count, "sample": sample}
 
 
+def peak_viewers(*, broadcast_id: int) -> int:
+    """The most viewers seen at once so far (from the samples)."""
+    peak = (
+        ViewerSample.objects.filter(broadcast_id=broadcast_id)
+        .order_by("-viewers")
+        .values_list("viewers", flat=True)
+        .first()
+    )
+    return peak or 0
+
+
 def viewer_samples(*, broadcast_id: int) -> list[tuple]:
     """(when, viewers) for the analytics chart, oldest first."""
     return list(ViewerSample.objects.filter(broadcast_id=broadcast_id).values_list("at", "viewers"))

@@ -5,6 +5,7 @@ admin's dashboard socket, one handler for both."""
 from rest_framework import serializers
 
 from broadcasts import services as broadcasts
+from broadcasts.lifecycle import LIVE_ACTIONS
 from broadcasts.media import SIGNAL_KINDS
 from core.errors import DomainError
 
@@ -185,14 +186,20 @@ def question_unpin(context: CommandContext, data: dict) -> None:
 
 
 def _lifecycle(action: str) -> None:
-    # Hosts move their broadcast from the console's buttons (the HTTP API).
-    @live_command(f"broadcast.{action}", audience=MODERATORS)
+    # The host console's buttons, and the dashboard's (moderators do not go live for a
+    # host: the host's camera has to be ready).
+    @moderation(f"broadcast.{action}", moderators=action != "start")
     def handle(context: CommandContext, data: dict) -> None:
-        broadcasts.ACTIONS[action](broadcast=context.broadcast, by=context.moderator)
+        broadcasts.ACTIONS[action](broadcast=context.broadcast, by=context.by)
 
 
-for _action in ("pause", "resume", "end"):
+for _action in LIVE_ACTIONS:
     _lifecycle(_action)
+
+
+@moderation("cta.push", moderators=False)
+def cta_push(context: CommandContext, data: dict) -> None:
+    broadcasts.broadcast_cta_push(broadcast=context.broadcast, by=context.by)
 
 
 @live_command("like", batched=True)

@@ -1,5 +1,5 @@
 """What a live page starts from: the snapshot's sections, one snapshot per attendee, a
-process-wide share of the part every viewer has in common, and the dashboard's first frame."""
+process-wide share of the part every viewer has in common."""
 
 import threading
 import time
@@ -22,7 +22,6 @@ from .models import (
     QuestionState,
     QuestionVote,
     Role,
-    ViewerSample,
 )
 from .presenters import attendee_private, attendee_public, media_participants, question_public
 from .selectors import attendees_with_own_state, pending_hands
@@ -239,30 +238,3 @@ def _shared_builder(broadcast_id: int):
         return snapshot_shared(broadcast=broadcast)
 
     return build
-
-
-def dashboard_snapshot(*, broadcast: Broadcast, moderator_name: str) -> dict:
-    """The live dashboard's first frame: the live snapshot's shape (so pages share their
-    state code), seen by a moderator who is not in the audience, plus the peak."""
-    # The leads app is built on this one: asked when called, not when imported.
-    from leads.capture import leads_count
-
-    peak = (
-        ViewerSample.objects.filter(broadcast=broadcast)
-        .order_by("-viewers")
-        .values_list("viewers", flat=True)
-        .first()
-    )
-    return {
-        "type": "snapshot",
-        "broadcast": snapshot_broadcast(broadcast=broadcast),
-        "me": {"id": 0, "name": moderator_name, "role": "host", "avatar": "", "request": None},
-        "stage": stage_attendees(broadcast=broadcast),
-        "hands": raised_hands(broadcast=broadcast),
-        "audience": audience_summary(broadcast=broadcast, sample_size=200),
-        "likes": likes_count(broadcast_id=broadcast.pk),
-        "questions": questions_for(broadcast=broadcast, attendee=None),
-        "media": {},
-        "leads": leads_count(broadcast_id=broadcast.pk),
-        "peak_viewers": peak or 0,
-    }

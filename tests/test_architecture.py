@@ -1,6 +1,7 @@
-"""Dependencies run one way: the apps built on broadcasts subscribe to what it announces
-(broadcasts/signals.py) instead of broadcasts calling them; the real-time layer
-(participation/realtime/) imports no domain code, and its modules no cycle."""
+"""Dependencies run one way: each layer of the house imports only the layers below it
+(the apps built on broadcasts subscribe to what it announces, broadcasts/signals.py,
+instead of broadcasts calling them); the real-time layer (participation/realtime/)
+imports no domain code, and its modules no cycle."""
 
 import ast
 import sys
@@ -18,6 +19,54 @@ def imported_modules(path: Path) -> set[str]:
         elif isinstance(node, ast.Import):
             modules |= {alias.name for alias in node.names}
     return modules
+
+
+# The house, bottom up. A layer may import the layers before it, never one after it:
+# there is no cycle between apps. The real-time layer counts apart from participation,
+# the domain that uses it; config wires everything and is imported by none of them.
+LAYERS = ["core", "participation.realtime", "broadcasts", "participation", "leads", "backoffice"]
+
+
+def layer_of(module: str) -> str | None:
+    for layer in sorted(LAYERS, key=len, reverse=True):  # the longest prefix: realtime
+        if module == layer or module.startswith(layer + "."):
+            return layer
+    return "config" if module.split(".")[0] == "config" else None
+
+
+def test_each_layer_imports_only_the_layers_below_it():
+    upward = []
+    for layer in LAYERS:
+        for path in sorted((ROOT / layer.replace(".", "/")).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue
+            source = layer_of(module_name(path))
+            if source != layer:  # participation/realtime/ is walked on its own
+                continue
+            for imported in every_import(path):
+                target = layer_of(imported)
+                if target is None or target == source:
+                    continue
+                if target == "config" or LAYERS.index(target) > LAYERS.index(source):
+                    upward.append(f"{module_name(path)} imports {imported}")
+    assert upward == []
+
+
+def test_the_layer_check_sees_function_level_and_relative_imports(tmp_path, monkeypatch):
+    """The check above must see the imports that hide: inside a function, or relative."""
+    package = tmp_path / "broadcasts"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "sneaky.py").write_text(
+        "def later():\n    from leads.capture import leads_count\n    from ..participation import x\n"
+    )
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    imported = every_import(package / "sneaky.py")
+    assert {"leads.capture", "participation.x"} <= imported
+    assert [layer_of(name) for name in sorted(imported & {"leads.capture", "participation.x"})] == [
+        "leads",
+        "participation",
+    ]
 
 
 def test_the_broadcast_lifecycle_calls_no_service_of_the_apps_built_on_it():

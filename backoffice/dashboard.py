@@ -2,9 +2,10 @@
 
 A moderator watches a broadcast without being in its audience: the same public events
 as every page (numbered, replayed on reconnect), the hosts' moderation frames, and the
-moderation commands registered for moderators (live.py: the hosts' own handlers, run as
-the moderator, so the services check the permission and record who did it), through the
-live socket's guarded path: the frame cap, rate limits, validation, errors as frames.
+moderation commands registered for moderators (participation/live.py: the hosts' own
+handlers, run as the moderator, so the services check the permission and record who did
+it), through the live socket's guarded path: the frame cap, rate limits, validation,
+errors as frames. Its first frame adds the leads captured so far.
 """
 
 from django.contrib.auth import get_user_model
@@ -12,18 +13,18 @@ from django.contrib.auth import get_user_model
 from broadcasts.models import Broadcast
 from broadcasts.selectors import user_can_run
 from core.errors import Forbidden, NotFound
-
-from .consumers import LiveConsumer
-from .context import CommandContext
-from .realtime.batching import database_call
-from .realtime.bus import bus
-from .realtime.codes import CLOSE_CODES
-from .realtime.commands import MODERATORS, REGISTRIES, Command
-from .realtime.frames import encode, resume_point
-from .realtime.hub import hubs
-from .realtime.names import HOSTS
-from .realtime.ratelimit import connection_rate_limits
-from .snapshots import dashboard_snapshot
+from leads.capture import leads_count
+from participation import analytics, snapshots
+from participation.consumers import LiveConsumer
+from participation.context import CommandContext
+from participation.realtime.batching import database_call
+from participation.realtime.bus import bus
+from participation.realtime.codes import CLOSE_CODES
+from participation.realtime.commands import MODERATORS, REGISTRIES, Command
+from participation.realtime.frames import encode, resume_point
+from participation.realtime.hub import hubs
+from participation.realtime.names import HOSTS
+from participation.realtime.ratelimit import connection_rate_limits
 
 
 class DashboardConsumer(LiveConsumer):
@@ -89,3 +90,21 @@ class DashboardConsumer(LiveConsumer):
         moderator = get_user_model().objects.filter(pk=self.user.pk).first()
         broadcast = self._moderated(moderator)
         return command.handler(CommandContext(broadcast=broadcast, moderator=moderator), data)
+
+
+def dashboard_snapshot(*, broadcast: Broadcast, moderator_name: str) -> dict:
+    """The live dashboard's first frame: the live snapshot's shape (so pages share their
+    state code), seen by a moderator who is not in the audience, plus the peak."""
+    return {
+        "type": "snapshot",
+        "broadcast": snapshots.snapshot_broadcast(broadcast=broadcast),
+        "me": {"id": 0, "name": moderator_name, "role": "host", "avatar": "", "request": None},
+        "stage": snapshots.stage_attendees(broadcast=broadcast),
+        "hands": snapshots.raised_hands(broadcast=broadcast),
+        "audience": analytics.audience_summary(broadcast=broadcast, sample_size=200),
+        "likes": analytics.likes_count(broadcast_id=broadcast.pk),
+        "questions": snapshots.questions_for(broadcast=broadcast, attendee=None),
+        "media": {},
+        "leads": leads_count(broadcast_id=broadcast.pk),
+        "peak_viewers": analytics.peak_viewers(broadcast_id=broadcast.pk),
+    }
