@@ -6,7 +6,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from broadcasts import services
-from tests.factories import BroadcastFactory, UserFactory
+from tests.factories import BroadcastFactory, UserFactory, in_group
 
 # The file-based SQLite test database (see settings) lives in var/; WhiteNoise warns
 # (an error here) when the collected static folder is missing.
@@ -22,6 +22,19 @@ def host(db):
 @pytest.fixture
 def viewer_user(db):
     return UserFactory(username="viewer-user", first_name="Vic", last_name="Viewer")
+
+
+@pytest.fixture
+def moderator(db):
+    """Mo Derator, staff in the Moderators group. In the database the migrations made, the
+    group has every permission they grant it (the admin tests rely on them); where a
+    transactional test before has flushed it, it is made again with moderate_broadcast
+    only, which the live dashboard needs."""
+    return in_group(
+        UserFactory(username="mod", first_name="Mo", last_name="Derator", is_staff=True),
+        "Moderators",
+        "broadcasts.moderate_broadcast",
+    )
 
 
 @pytest.fixture

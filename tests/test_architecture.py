@@ -58,7 +58,9 @@ def test_the_layer_check_sees_function_level_and_relative_imports(tmp_path, monk
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "sneaky.py").write_text(
-        "def later():\n    from leads.capture import leads_count\n    from ..participation import x\n"
+        "def later():\n"
+        "    from leads.capture import leads_count\n"
+        "    from ..participation import x\n"
     )
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     imported = every_import(package / "sneaky.py")

@@ -27,13 +27,6 @@ def superuser(db):
     return UserFactory(username="root", is_staff=True, is_superuser=True)
 
 
-@pytest.fixture
-def moderator(db):
-    user = UserFactory(username="mod", is_staff=True)
-    user.groups.add(Group.objects.get(name="Moderators"))
-    return user
-
-
 @pytest.fixture(params=["superuser", "moderator"])
 def staff(request):
     return request.getfixturevalue(request.param)

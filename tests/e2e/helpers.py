@@ -63,14 +63,21 @@ def inbound_bytes(page: Page) -> int:
     return page.evaluate(INBOUND_VIDEO_BYTES)
 
 
-def receiving(page: Page) -> bool:
+def receiving(page: Page, window: float = 1.2) -> bool:
+    """Whether video bytes arrive: more than now, within `window` seconds (answered as
+    soon as they do)."""
     first = inbound_bytes(page)
-    page.wait_for_timeout(1200)
-    return inbound_bytes(page) > first
+    deadline = time.monotonic() + window
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+        if inbound_bytes(page) > first:
+            return True
+    return False
 
 
 def still(page: Page) -> bool:
-    # Packets already on their way may still land: let them settle, then compare.
+    # A negative check, so it must let time pass: packets already on their way may still
+    # land (1 s to settle), then 2 s without a byte: dozens of frames of a live camera.
     page.wait_for_timeout(1000)
     first = inbound_bytes(page)
     page.wait_for_timeout(2000)

@@ -123,6 +123,8 @@ def test_the_widget_on_another_website_plays_folds_and_stays_folded(shop_and_ser
     page.reload()
     widget = page.frame_locator("iframe[data-primetime-widget]")
     expect(widget.locator("#broadcast")).to_have_attribute("aria-busy", "false")
+    # A negative check: the first snapshot decides the shape, and a second after it, it
+    # has still not unfolded (an expect() alone would pass before anything could happen).
     page.wait_for_timeout(1000)
     expect(widget.get_by_role("button", name="Open live broadcast")).to_be_visible()
     expect(widget.get_by_role("button", name="Close")).to_be_hidden()

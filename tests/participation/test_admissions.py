@@ -59,7 +59,9 @@ async def test_what_arrives_while_a_batch_runs_goes_together_in_the_next():
     first = asyncio.ensure_future(batcher.submit(1))
     await eventually(lambda: run.calls)
     crowd = [asyncio.ensure_future(batcher.submit(n)) for n in (2, 3, 4)]
-    await asyncio.sleep(0.05)
+    # One turn of the loop, not a wait: the crowd's tasks were scheduled before this one
+    # resumes, and each runs until it waits on its result, its item queued by then.
+    await asyncio.sleep(0)
     run.release.set()
     assert await first == 10
     assert await asyncio.gather(*crowd) == [20, 30, 40]
@@ -72,7 +74,7 @@ async def test_a_batch_holds_at_most_max_size_items():
     first = asyncio.ensure_future(batcher.submit(1))
     await eventually(lambda: run.calls)
     crowd = [asyncio.ensure_future(batcher.submit(n)) for n in (2, 3, 4, 5, 6)]
-    await asyncio.sleep(0.05)
+    await asyncio.sleep(0)  # the crowd queues its items (as above)
     run.release.set()
     assert await asyncio.gather(first, *crowd) == [10, 20, 30, 40, 50, 60]
     assert run.calls == [[1], [2, 3], [4, 5], [6]]

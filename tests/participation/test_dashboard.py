@@ -10,24 +10,10 @@ from django.conf import settings
 from participation import questions, stage
 from participation.models import Attendee, Question, SpeakRequest
 from participation.realtime.commands import MODERATORS, REGISTRIES
-from tests.factories import GuestFactory, UserFactory, in_group
+from tests.factories import UserFactory
 from tests.participation.live_client import live_client, refused
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def moderator(db):
-    return in_group(
-        UserFactory(username="mod", first_name="Mo", last_name="Derator", is_staff=True),
-        "Moderators",
-        "broadcasts.moderate_broadcast",
-    )
-
-
-@pytest.fixture
-def ann(live_broadcast):
-    return GuestFactory(broadcast=live_broadcast, display_name="Ann")
 
 
 async def test_only_staff_who_may_moderate_open_it(live_broadcast, viewer_user, ann):

@@ -172,6 +172,8 @@ def test_an_exclusive_section_admits_one_and_then_waits_out_its_spacing(kind, ma
         assert (first, second) == (True, False)
     with bus.exclusive(name) as too_soon:
         assert not too_soon
+    # Time itself is under test: the spacing must run out (0.3 s, with a margin for the
+    # clock and a Redis round trip), and nothing else would tell that it has.
     time.sleep(0.4)
     with bus.exclusive(name) as later:
         assert later
@@ -193,6 +195,8 @@ async def test_the_core_channel_layer_takes_a_crowd_and_waits_past_its_blocking_
         channel = await layer.new_channel()
         await asyncio.gather(*(layer.group_add(f"crowd{n}", channel) for n in range(300)))
         receiving = asyncio.ensure_future(layer.receive(channel))
+        # A negative check that needs time: the receive must outlast the 5 s that broke it
+        # (the layer's blocking pop, and redis-py's default reply timeout) and still wait.
         await asyncio.sleep(6)
         assert not receiving.done()
         await layer.group_send("crowd7", {"type": "live.private", "frame": "{}"})

@@ -27,11 +27,6 @@ def no_leftover_counter_marks():
     counters.drain()
 
 
-@pytest.fixture
-def guests(live_broadcast):
-    return [GuestFactory(broadcast=live_broadcast, display_name=n) for n in ("Ann", "Ben")]
-
-
 def _matches(frame: dict, type_: str, match: dict) -> bool:
     return frame["type"] == type_ and all(frame["question"].get(k) == v for k, v in match.items())
 

@@ -4,15 +4,9 @@ import pytest
 from channels.db import database_sync_to_async
 
 from participation.models import Attendee
-from tests.factories import GuestFactory
 from tests.participation.live_client import live_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def guests(live_broadcast):
-    return [GuestFactory(broadcast=live_broadcast, display_name=n) for n in ("Ann", "Ben")]
 
 
 async def test_raise_cancel_approve_and_end_call(live_broadcast, host, guests):

@@ -4,7 +4,6 @@ broadcast's page shows reactions, the rating's distribution and the embed snippe
 import html
 
 import pytest
-from django.contrib.auth.models import Group
 
 from participation import questions, reactions
 from participation.models import Question
@@ -13,13 +12,6 @@ from tests.factories import GuestFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 QUESTIONS = "/admin/participation/question/"
-
-
-@pytest.fixture
-def moderator(db):
-    user = UserFactory(username="mod", is_staff=True)
-    user.groups.add(Group.objects.get(name="Moderators"))
-    return user
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from participation import questions
 from participation.models import Question, QuestionVote
 from participation.presenters import question_public
 from participation.realtime.bus import bus
-from participation.services import attendee_for_user
 from participation.snapshots import live_snapshot, questions_for
 from tests.factories import BroadcastFactory, GuestFactory, UserFactory
 
@@ -32,21 +31,6 @@ ALLOWED = {
 }
 ACTIONS = ("approve", "answer", "reopen", "hide", "show")
 STATES = ("pending", "visible", "answered", "hidden")
-
-
-@pytest.fixture
-def ann(live_broadcast):
-    return GuestFactory(broadcast=live_broadcast, display_name="Ann")
-
-
-@pytest.fixture
-def ben(live_broadcast):
-    return GuestFactory(broadcast=live_broadcast, display_name="Ben")
-
-
-@pytest.fixture
-def host_attendee(live_broadcast, host):
-    return attendee_for_user(broadcast=live_broadcast, user=host)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from participation.models import Attendee, CtaClick, Like, Rating
 from participation.realtime.bus import bus
 from participation.realtime.counters import counters
 from participation.realtime.names import counter_section
-from participation.services import attendee_for_user, counter_publish
+from participation.services import counter_publish
 from participation.snapshots import live_snapshot
 from tests.factories import BroadcastFactory, GuestFactory
 
@@ -26,21 +26,6 @@ def no_leftover_counter_marks():
     counters.drain()
     yield
     counters.drain()
-
-
-@pytest.fixture
-def ann(live_broadcast):
-    return GuestFactory(broadcast=live_broadcast, display_name="Ann")
-
-
-@pytest.fixture
-def ben(live_broadcast):
-    return GuestFactory(broadcast=live_broadcast, display_name="Ben")
-
-
-@pytest.fixture
-def host_attendee(live_broadcast, host):
-    return attendee_for_user(broadcast=live_broadcast, user=host)
 
 
 def fresh(attendee: Attendee) -> Attendee:

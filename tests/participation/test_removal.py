@@ -5,15 +5,10 @@ import pytest
 from core.errors import Conflict, Forbidden
 from participation import stage
 from participation.models import Attendee, SpeakRequest
-from tests.factories import GuestFactory, UserFactory, in_group
+from tests.factories import UserFactory, in_group
 from tests.participation.live_client import live_client, refused
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def ann(live_broadcast):
-    return GuestFactory(broadcast=live_broadcast, display_name="Ann")
 
 
 def test_a_speaker_removed_leaves_the_stage_and_cannot_come_back(live_broadcast, host, ann):

@@ -17,11 +17,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SDP = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 
 
-@pytest.fixture
-def guests(live_broadcast):
-    return [GuestFactory(broadcast=live_broadcast, display_name=name) for name in ("Ann", "Ben")]
-
-
 async def test_a_viewer_request_reaches_the_host_and_the_offer_only_that_viewer(
     live_broadcast, host, guests
 ):
