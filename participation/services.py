@@ -168,7 +168,7 @@ def attendees_for_connections(
             for i in indexes
             if requests[i].embedded and requests[i].guest_key in unknown
         }
-        known |= _widget_guests_join(broadcast=broadcast, guest_keys=arriving)
+        known |= widget_guests_join(broadcast=broadcast, guest_keys=arriving)
         for index in indexes:
             try:
                 outcomes[index] = _admitted(known.get(requests[index].guest_key))
@@ -190,9 +190,11 @@ def _admitted(attendee: Attendee | None) -> Attendee:
     return attendee
 
 
-def _widget_guests_join(
+def widget_guests_join(
     *, broadcast: Broadcast, guest_keys: set[uuid.UUID]
 ) -> dict[uuid.UUID, Attendee]:
+    """Make the widget's new guests of a broadcast, each with a name of its own, in one
+    insert; a guest another process made meanwhile is found instead of made twice."""
     if not guest_keys:
         return {}
     attendees = [

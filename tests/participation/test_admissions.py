@@ -180,7 +180,7 @@ def test_a_widget_guest_another_page_created_first_is_found_not_duplicated(live_
     # the batch's insert fails, and each of its guests is made or found one at a time.
     already = GuestFactory(broadcast=live_broadcast, display_name="Already here")
     fresh_key = uuid.uuid4()
-    joined = services._widget_guests_join(
+    joined = services.widget_guests_join(
         broadcast=live_broadcast, guest_keys={already.guest_key, fresh_key}
     )
     assert joined[already.guest_key].pk == already.pk
