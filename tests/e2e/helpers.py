@@ -75,13 +75,17 @@ def receiving(page: Page, window: float = 1.2) -> bool:
     return False
 
 
-def still(page: Page) -> bool:
-    # A negative check, so it must let time pass: packets already on their way may still
-    # land (1 s to settle), then 2 s without a byte: dozens of frames of a live camera.
-    page.wait_for_timeout(1000)
-    first = inbound_bytes(page)
-    page.wait_for_timeout(2000)
-    return inbound_bytes(page) == first
+def still(*pages: Page) -> list[Page]:
+    """The pages that still receive video bytes (none, when all are still). A negative
+    check, so it must let time pass: packets already on their way may still land (1 s to
+    settle), then 2 s without a byte: dozens of frames of a live camera. All the pages
+    are watched over the same 3 s, not one after the other."""
+    pages[0].wait_for_timeout(1000)
+    first = [inbound_bytes(page) for page in pages]
+    pages[0].wait_for_timeout(2000)
+    return [
+        page for page, before in zip(pages, first, strict=True) if inbound_bytes(page) != before
+    ]
 
 
 def wait_for(condition, timeout: float = 15) -> None:
