@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import permissions, serializers, viewsets
 
 from broadcasts.models import Broadcast
+from core.names import display_name
 from leads.capture import leads_count
 from participation import analytics as participation
 
@@ -33,7 +34,7 @@ class BroadcastSerializer(serializers.ModelSerializer):
         ]
 
     def get_host(self, obj: Broadcast) -> str:
-        return obj.host.get_full_name() or obj.host.get_username()
+        return display_name(obj.host)
 
 
 class LiveCountersSerializer(serializers.Serializer):

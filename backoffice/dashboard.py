@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from broadcasts.models import Broadcast
 from broadcasts.selectors import user_can_run
 from core.errors import Forbidden, NotFound
+from core.names import display_name
 from leads.capture import leads_count
 from participation import analytics, snapshots
 from participation.consumers import LiveConsumer
@@ -69,7 +70,7 @@ class DashboardConsumer(LiveConsumer):
         if position.missed is not None:
             return position.missed, position.seq
         broadcast = Broadcast.objects.select_related("host").get(pk=self.broadcast_id)
-        name = self.user.get_full_name() or self.user.get_username()
+        name = display_name(self.user)
         snapshot = dashboard_snapshot(broadcast=broadcast, moderator_name=name)
         snapshot["epoch"] = position.epoch
         snapshot["seq"] = position.seq

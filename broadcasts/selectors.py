@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 
 from core.errors import Forbidden, NotFound
+from core.names import display_name
 
 from .lifecycle import live_actions
 from .models import Audience, Broadcast, BroadcastState
@@ -135,7 +136,7 @@ def broadcast_public_data(*, broadcast: Broadcast) -> dict:
         # The rules pages follow, from the server's own tables (lifecycle.py).
         "running": broadcast.is_running,
         "actions": live_actions(broadcast.state),
-        "host": host.get_full_name() or host.get_username(),
+        "host": display_name(host),
         "scheduled_start": broadcast.scheduled_start,
         "went_live_at": broadcast.went_live_at,
         "ended_at": broadcast.ended_at,

@@ -19,6 +19,7 @@ from broadcasts.models import Broadcast
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.locks import lock_row
 from core.machines import StateMachine
+from core.names import display_name
 from participation.realtime.frames import encode
 from participation.realtime.names import EXPORTS_GROUP
 
@@ -218,7 +219,7 @@ def export_public(export: LeadExport) -> dict:
         "rows_written": export.rows_written,
         "progress": export.progress,
         "error": export.error,
-        "requested_by": (export.requested_by.get_full_name() or export.requested_by.get_username())
+        "requested_by": display_name(export.requested_by)
         if export.requested_by_id
         else "Automatic (after the broadcast)",
         "created_at": export.created_at,

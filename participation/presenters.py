@@ -7,6 +7,7 @@ import hashlib
 from django.urls import reverse
 
 from broadcasts.media import Participant, media_backend
+from core.names import display_name
 
 from .models import STAGE_ROLES, Attendee, Question, SpeakRequest
 from .models import SpeakRequestState as R
@@ -61,13 +62,9 @@ def request_private(request: SpeakRequest | None) -> dict | None:
         "id": request.pk,
         "state": request.state,
         "invited": request.is_invitation,
-        "invited_by": _name(request.invited_by) if request.is_invitation else None,
+        "invited_by": display_name(request.invited_by) if request.is_invitation else None,
         "position": queue_position(request) if request.state == R.PENDING else None,
     }
-
-
-def _name(user) -> str:
-    return user.get_full_name() or user.get_username()
 
 
 def question_public(question: Question) -> dict:

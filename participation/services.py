@@ -17,6 +17,7 @@ from broadcasts.media import media_backend
 from broadcasts.models import RUNNING_STATES, Audience, Broadcast, BroadcastState
 from broadcasts.selectors import AnyUser, broadcast_for_audience, user_is_host
 from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from core.names import display_name
 
 from .analytics import audience_summary, likes_count, rating_summary
 from .models import STAGE_ROLES, Attendee, Role, ViewerSample, new_guest_key
@@ -41,7 +42,7 @@ def clean_display_name(raw: str) -> str:
 
 
 def _user_display_name(user: AnyUser) -> str:
-    return (user.get_full_name() or user.get_username())[:DISPLAY_NAME_MAX]
+    return display_name(user)[:DISPLAY_NAME_MAX]
 
 
 def attendee_for_user(*, broadcast: Broadcast, user: AnyUser) -> Attendee:
