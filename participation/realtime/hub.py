@@ -77,13 +77,15 @@ class LoopHub:
             raise
         if listener is not None:
             self.tasks.append(listener)
-        self.tasks.append(asyncio.create_task(self._dispatch(), name="primetime-live-dispatch"))
+        self.tasks.append(
+            asyncio.create_task(self.dispatch_events(), name="primetime-live-dispatch")
+        )
         self.tasks.append(
             asyncio.create_task(self._flush_counters(), name="primetime-live-counters")
         )
         for job in jobs.registered():
             self.tasks.append(
-                asyncio.create_task(self._repeat(job), name=f"primetime-live-{job.name}")
+                asyncio.create_task(self.run_every(job), name=f"primetime-live-{job.name}")
             )
         self.started.set()
 
@@ -124,7 +126,7 @@ class LoopHub:
             for connection in list(room):
                 await connection.resync()
 
-    async def _dispatch(self) -> None:
+    async def dispatch_events(self) -> None:
         # One task writes every frame, so each connection sees events in seq order.
         while True:
             slug, seq, frame = await self.queue.get()
@@ -141,6 +143,12 @@ class LoopHub:
                     connection.push_event(seq, frame)
                 except Exception:
                     logger.exception("could not deliver a live event to a connection")
+
+    def stop_housekeeping(self) -> None:
+        """Let the housekeeping thread go (a hub of a test's own event loop)."""
+        if self._housekeeper is not None:
+            self._housekeeper.shutdown()
+            self._housekeeper = None
 
     def _housekeeping(self, job):
         """`job` to run in this hub's own worker thread (with its own database
@@ -166,7 +174,8 @@ class LoopHub:
                 except Exception:
                     logger.exception("could not publish %s of broadcast %s", kind, broadcast_id)
 
-    async def _repeat(self, job: jobs.Job) -> None:
+    async def run_every(self, job: jobs.Job) -> None:
+        """Run a registered job in the housekeeping thread, at its interval, for ever."""
         while True:
             await asyncio.sleep(job.every())
             try:

@@ -93,7 +93,7 @@ async def test_the_listener_resubscribes_and_resyncs_after_redis_drops_it(redis_
     connection = RecordingConnection()
     hub.rooms[slug].add(connection)
     listener = await bus.start_listening(hub)
-    dispatcher = asyncio.create_task(hub._dispatch())
+    dispatcher = asyncio.create_task(hub.dispatch_events())
     try:
         await database_sync_to_async(bus.publish)(slug, {"type": "likes", "count": 1})
         await eventually(lambda: len(connection.events) == 1)
@@ -142,7 +142,7 @@ async def test_a_reader_that_does_not_read_holds_up_nobody_else():
     stuck, quick = StuckPage(), StuckPage()
     quick.release.set()
     hub.rooms["room"] |= {stuck, quick}
-    dispatcher = asyncio.create_task(hub._dispatch())
+    dispatcher = asyncio.create_task(hub.dispatch_events())
     try:
         for seq in (1, 2, 3):
             hub.enqueue("room", seq, f'{{"seq":{seq}}}')
@@ -232,11 +232,11 @@ async def test_a_hub_runs_a_periodic_job_in_its_own_thread_and_outlives_a_failur
 
     hub = LoopHub(asyncio.get_running_loop())
     repeating = asyncio.create_task(
-        hub._repeat(Job(name="test", run=run, every=lambda: 0.01, doing="test"))
+        hub.run_every(Job(name="test", run=run, every=lambda: 0.01, doing="test"))
     )
     try:
         await eventually(lambda: len(runs) >= 3)
     finally:
         repeating.cancel()
-        hub._housekeeper.shutdown()
+        hub.stop_housekeeping()
     assert all(name.startswith("primetime-live") for name in runs)
