@@ -6,7 +6,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from broadcasts import services
-from tests.factories import BroadcastFactory, UserFactory, in_group
+from participation.services import attendee_for_user
+from tests.factories import BroadcastFactory, GuestFactory, UserFactory, in_group
 
 # The file-based SQLite test database (see settings) lives in var/; WhiteNoise warns
 # (an error here) when the collected static folder is missing.
@@ -48,6 +49,31 @@ def scheduled_broadcast(host):
 @pytest.fixture
 def live_broadcast(scheduled_broadcast, host):
     return services.broadcast_start(broadcast=scheduled_broadcast, by=host)
+
+
+# The people of the live broadcast that tests share.
+@pytest.fixture
+def ann(live_broadcast):
+    """A guest watching the live broadcast, as "Ann"."""
+    return GuestFactory(broadcast=live_broadcast, display_name="Ann")
+
+
+@pytest.fixture
+def ben(live_broadcast):
+    """Another guest watching it, as "Ben" (made after Ann when a test takes both)."""
+    return GuestFactory(broadcast=live_broadcast, display_name="Ben")
+
+
+@pytest.fixture
+def guests(ann, ben):
+    """Ann and Ben, in that order, for tests that unpack `ann, ben = guests`."""
+    return [ann, ben]
+
+
+@pytest.fixture
+def host_attendee(live_broadcast, host):
+    """The host's own attendee of the live broadcast (what their console joins as)."""
+    return attendee_for_user(broadcast=live_broadcast, user=host)
 
 
 # Tests of the Redis paths use the suite's Redis when it runs on one, or a local one.
