@@ -19,6 +19,7 @@ from broadcasts.models import Broadcast
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.locks import lock_row
 from core.machines import StateMachine
+from participation.realtime import events
 from participation.realtime.frames import encode
 from participation.realtime.names import EXPORTS_GROUP
 
@@ -240,7 +241,7 @@ def _send(export: LeadExport) -> None:
             EXPORTS_GROUP,
             {
                 "type": "export.changed",
-                "frame": encode({"type": "export", "export": export_public(export)}),
+                "frame": encode(events.export(export=export_public(export))),
             },
         )
     except Exception:  # progress is a courtesy; the export itself must not fail for it
