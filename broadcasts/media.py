@@ -131,9 +131,10 @@ class MeshBackend(MediaBackend):
             raise Conflict(self.full_message())
 
     def deliver(self, *, broadcast_id: int, sender: int, recipient: int, data: dict, stage):
+        from participation.realtime.events import rtc_signal
         from participation.realtime.publish import send_private
 
-        send_private(recipient, {"type": "rtc.signal", "from": sender, "data": data})
+        send_private(recipient, rtc_signal(sender=sender, data=data))
 
 
 class JanusBackend(MediaBackend):

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from core.errors import Conflict, InvalidInput, NotFound
 from core.locks import lock_row
+from participation.realtime import events
 from participation.realtime.publish import publish_on_commit
 
 from . import signals
@@ -88,13 +89,9 @@ def _transition(
         )
         publish_on_commit(
             locked.slug,
-            {
-                "type": "broadcast.state",
-                "state": to_state,
-                "running": locked.is_running,
-                "actions": live_actions(to_state),
-                "at": now,
-            },
+            events.broadcast_state(
+                state=to_state, running=locked.is_running, actions=live_actions(to_state), at=now
+            ),
         )
     for name in ("state", "went_live_at", "ended_at", "scheduled_start", "updated_at"):
         setattr(broadcast, name, getattr(locked, name))
@@ -149,7 +146,7 @@ def broadcast_cta_push(*, broadcast: Broadcast, by: AnyUser | None) -> Broadcast
         audit_record(broadcast=broadcast, by=by, action="cta.push", subject=broadcast.cta_label)
         publish_on_commit(
             broadcast.slug,
-            {"type": "cta", "cta": broadcast_public_data(broadcast=broadcast)["cta"], "at": now},
+            events.cta(cta=broadcast_public_data(broadcast=broadcast)["cta"], at=now),
         )
     return broadcast
 

@@ -13,6 +13,7 @@ from broadcasts.audit import audit_record
 from broadcasts.models import Broadcast, BroadcastState
 from core.errors import Conflict, InvalidInput
 from participation.models import Attendee
+from participation.realtime import events
 from participation.realtime.publish import publish_on_commit, send_to_hosts_on_commit
 from participation.realtime.ratelimit import rate_limit
 
@@ -66,7 +67,7 @@ def lead_capture(*, broadcast: Broadcast, attendee: Attendee | None, data: dict)
         lead = _upsert(broadcast, attendee, values["email"], fields)
         # Host consoles and the admin's dashboard count leads live.
         send_to_hosts_on_commit(
-            broadcast.pk, {"type": "leads", "count": leads_count(broadcast_id=broadcast.pk)}
+            broadcast.pk, events.leads(count=leads_count(broadcast_id=broadcast.pk))
         )
         if broadcast.state == BroadcastState.ENDED:
             transaction.on_commit(lambda: export_refresh_post_session(broadcast_id=broadcast.pk))
@@ -115,7 +116,7 @@ def lead_prompt(*, broadcast: Broadcast, by) -> None:
     if not broadcast.is_running:
         raise Conflict("Ask for details while the broadcast is live.")
     audit_record(broadcast=broadcast, by=by, action="lead.prompt")
-    publish_on_commit(broadcast.slug, {"type": "lead.prompt", "at": timezone.now()})
+    publish_on_commit(broadcast.slug, events.lead_prompt(at=timezone.now()))
 
 
 def leads_count(*, broadcast_id: int) -> int:

@@ -20,6 +20,7 @@ from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.locks import lock_row
 from core.machines import StateMachine
 from core.names import display_name
+from participation.realtime import events
 from participation.realtime.frames import encode
 from participation.realtime.names import EXPORTS_GROUP
 
@@ -241,7 +242,7 @@ def _send(export: LeadExport) -> None:
             EXPORTS_GROUP,
             {
                 "type": "export.changed",
-                "frame": encode({"type": "export", "export": export_public(export)}),
+                "frame": encode(events.export(export=export_public(export))),
             },
         )
     except Exception:  # progress is a courtesy; the export itself must not fail for it

@@ -30,6 +30,7 @@ from .models import (
 from .models import QuestionState as Q
 from .moderation import QUESTION_MODERATION, can_pin
 from .presenters import question_public, question_withdrawn
+from .realtime import events
 from .realtime.publish import (
     publish_on_commit,
     send_private_on_commit,
@@ -162,16 +163,16 @@ def _announce(question: Question, *, before: str | None) -> None:
     full = question_public(question)
     slug = question.broadcast.slug
     if is_public:
-        kind = "question.updated" if was_public else "question.added"
-        publish_on_commit(slug, {"type": kind, "question": full})
+        event = events.question_updated if was_public else events.question_added
+        publish_on_commit(slug, event(question=full))
         return
     # Pending or hidden: hosts see it whole; viewers only lose it if they had it.
-    kind = "question.added" if before is None else "question.updated"
-    send_to_hosts_on_commit(question.broadcast_id, {"type": kind, "question": full})
+    event = events.question_added if before is None else events.question_updated
+    send_to_hosts_on_commit(question.broadcast_id, event(question=full))
     if was_public:
         gone = question_withdrawn(question)
-        publish_on_commit(slug, {"type": "question.updated", "question": gone})
+        publish_on_commit(slug, events.question_updated(question=gone))
     elif question.attendee.role != Role.HOST:
         # The asker keeps seeing their own pending question, and learns when it is hidden.
         mine = full if question.state == Q.PENDING else question_withdrawn(question)
-        send_private_on_commit(question.attendee_id, {"type": kind, "question": mine})
+        send_private_on_commit(question.attendee_id, event(question=mine))

@@ -22,6 +22,7 @@ from core.names import display_name
 from .analytics import audience_summary, likes_count, rating_summary
 from .models import STAGE_ROLES, Attendee, Role, ViewerSample, new_guest_key
 from .presenters import attendee_public, media_participant
+from .realtime import events
 from .realtime.bus import bus
 from .realtime.names import counter_section
 from .stage import publish_stage
@@ -333,14 +334,16 @@ def counter_publish(*, kind: str, broadcast_id: int) -> bool:
         if not ours:
             return False
         if kind == "audience":
-            payload = audience_summary(
+            summary = audience_summary(
                 broadcast=broadcast, sample_size=settings.LIVE_AUDIENCE_SAMPLE_SIZE
             )
+            event = events.audience(count=summary["count"], sample=summary["sample"])
         elif kind == "likes":
-            payload = {"count": likes_count(broadcast_id=broadcast_id)}
+            event = events.likes(count=likes_count(broadcast_id=broadcast_id))
         else:
-            payload = rating_summary(broadcast_id=broadcast_id)
-        bus().publish(broadcast.slug, {"type": kind, **payload})
+            summary = rating_summary(broadcast_id=broadcast_id)
+            event = events.rating(average=summary["average"], count=summary["count"])
+        bus().publish(broadcast.slug, event)
     return True
 
 
@@ -378,7 +381,7 @@ def media_publisher_ready(*, broadcast: Broadcast, attendee: Attendee) -> None:
     which is how a reloaded host console gets its audience back at once."""
     if broadcast.state == BroadcastState.ENDED:
         raise Conflict("The broadcast has ended.")
-    bus().publish(broadcast.slug, {"type": "media.ready", "attendee": attendee_public(attendee)})
+    bus().publish(broadcast.slug, events.media_ready(attendee=attendee_public(attendee)))
 
 
 def viewers_sample(*, now=None) -> None:

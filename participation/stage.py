@@ -28,6 +28,7 @@ from .models import (
 )
 from .models import SpeakRequestState as R
 from .presenters import attendee_public, request_private
+from .realtime import events
 from .realtime.publish import publish_on_commit, send_private_on_commit
 from .selectors import pending_hands
 from .snapshots import stage_attendees
@@ -110,30 +111,29 @@ def _publish_queue(broadcast: Broadcast) -> None:
     for position, request in enumerate(pending_hands(broadcast.pk), start=1):
         send_private_on_commit(
             request.attendee_id,
-            {
-                "type": "hand.pending",
-                "request": {
+            events.hand_pending(
+                request={
                     "id": request.pk,
                     "state": request.state,
                     "invited": False,
                     "invited_by": None,
                     "position": position,
-                },
-            },
+                }
+            ),
         )
 
 
 def publish_stage(broadcast: Broadcast) -> None:
     """Tell everyone who is on stage now (after commit)."""
     publish_on_commit(
-        broadcast.slug, {"type": "stage.changed", "stage": stage_attendees(broadcast=broadcast)}
+        broadcast.slug, events.stage_changed(stage=stage_attendees(broadcast=broadcast))
     )
 
 
 def _lowered(broadcast: Broadcast, request: SpeakRequest) -> None:
     if not request.is_invitation:
         publish_on_commit(
-            broadcast.slug, {"type": "hand.lowered", "attendee": attendee_public(request.attendee)}
+            broadcast.slug, events.hand_lowered(attendee=attendee_public(request.attendee))
         )
 
 
@@ -171,7 +171,7 @@ def _approve(broadcast: Broadcast, request: SpeakRequest, *, by: AnyUser | None)
     _lowered(broadcast, request)
     publish_stage(broadcast)
     send_private_on_commit(
-        request.attendee_id, {"type": "hand.approved", "request": request_private(request)}
+        request.attendee_id, events.hand_approved(request=request_private(request))
     )
     return request
 
@@ -192,9 +192,7 @@ def hand_raise(*, attendee: Attendee) -> SpeakRequest:
             request=request, from_state="", to_state=R.PENDING, by=attendee.user
         )
         request.attendee = attendee
-        publish_on_commit(
-            broadcast.slug, {"type": "hand.raised", "attendee": attendee_public(attendee)}
-        )
+        publish_on_commit(broadcast.slug, events.hand_raised(attendee=attendee_public(attendee)))
         _publish_queue(broadcast)
     return request
 
@@ -236,7 +234,7 @@ def _decline(broadcast: Broadcast, request: SpeakRequest, *, by: AnyUser | None)
     _move(request, "decline", by=by, decided_at=timezone.now())
     _lowered(broadcast, request)
     send_private_on_commit(
-        request.attendee_id, {"type": "hand.declined", "request": request_private(request)}
+        request.attendee_id, events.hand_declined(request=request_private(request))
     )
 
 
@@ -307,9 +305,7 @@ def stage_invite(*, broadcast: Broadcast, attendee_id: int, by: AnyUser | None) 
         SpeakRequestTransition.objects.create(
             request=request, from_state="", to_state=R.PENDING, by=by
         )
-        send_private_on_commit(
-            attendee.pk, {"type": "stage.invited", "request": request_private(request)}
-        )
+        send_private_on_commit(attendee.pk, events.stage_invited(request=request_private(request)))
     return request
 
 
@@ -333,7 +329,7 @@ def invitation_decline(*, attendee: Attendee) -> SpeakRequest:
         ).first()
         if inviter is not None:
             send_private_on_commit(
-                inviter.pk, {"type": "invitation.declined", "attendee": attendee_public(attendee)}
+                inviter.pk, events.invitation_declined(attendee=attendee_public(attendee))
             )
     return request
 
@@ -371,7 +367,7 @@ def attendee_remove(*, broadcast: Broadcast, attendee_id: int, by: AnyUser | Non
         )
         send_private_on_commit(
             attendee.pk,
-            {"type": "removed", "message": "You were removed from this broadcast."},
+            events.removed(message="You were removed from this broadcast."),
             then_close=True,
         )
     return attendee

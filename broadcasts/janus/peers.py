@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from core.errors import Conflict, NotFound
+from participation.realtime import events
 
 from .client import ID_EXISTS, NO_SUCH_FEED, NO_SUCH_ROOM, UNAUTHORIZED, Handle, JanusError
 from .rooms import allow, connections, create_room, publisher_token, room_pin, room_secret
@@ -183,7 +184,7 @@ class PagePeers:
                 count = max((stream.get("subscribers", 0) for stream in streams), default=0)
                 if count != last:
                     last = count
-                    self.push({"type": "media.subscribers", "count": count})
+                    self.push(events.media_subscribers(count=count))
             await asyncio.sleep(SUBSCRIBERS_REPORT_SECONDS)
 
     async def _join(self, join: dict, signal: SfuSignal) -> None:
@@ -303,4 +304,4 @@ def _jsep(kind: str, signal: SfuSignal) -> dict:
 
 
 def _signal_frame(sender: int, pc: str, data: dict) -> dict:
-    return {"type": "rtc.signal", "from": sender, "data": {**data, "pc": pc}}
+    return events.rtc_signal(sender=sender, data={**data, "pc": pc})

@@ -2,7 +2,7 @@
 // call-to-action. The watch page, the widget and the host console share it; the host
 // gets the moderation buttons.
 
-import { isRunning } from './state.js';
+import { applyReply, isRunning } from './state.js';
 import { bound, makeButton, plural, readSetting, sendCommand, writeSetting } from './ui.js';
 
 const BADGES = {
@@ -112,8 +112,9 @@ export class Engagement {
 
   async like() {
     if (this.state.me.liked) return; // a like is for good; a second click changes nothing
-    if (await this.command('like', {}, 'reaction-error')) {
-      this.state.me.liked = true;
+    const reply = await this.command('like', {}, 'reaction-error');
+    if (reply) {
+      applyReply(this.state, { type: 'like' }, reply);
       this.renderReactions();
     }
   }
@@ -121,15 +122,16 @@ export class Engagement {
   async rate(stars) {
     const reply = await this.command('rate', { stars }, 'reaction-error');
     if (reply) {
-      this.state.me.rating = reply.stars;
+      applyReply(this.state, { type: 'rate', stars }, reply);
       this.renderReactions();
     }
   }
 
   async vote(question) {
-    if (await this.command('question.upvote', { question: question.id }, 'ask-error')) {
-      const mine = this.state.questions.find((q) => q.id === question.id);
-      if (mine) mine.voted = true;
+    const fields = { question: question.id };
+    const reply = await this.command('question.upvote', fields, 'ask-error');
+    if (reply) {
+      applyReply(this.state, { type: 'question.upvote', ...fields }, reply);
       this.renderQuestions();
     }
   }

@@ -2,6 +2,7 @@
 // call-to-action. Sent over the live socket, so it works in the widget on another
 // website; field errors come back with the `error` frame and show beside each field.
 
+import { applyReply } from './state.js';
 import { bound } from './ui.js';
 
 const FIELDS = ['name', 'email', 'phone', 'company', 'consent'];
@@ -103,7 +104,7 @@ export class LeadForm {
     try {
       const reply = await this.socket.send('lead.submit', fields);
       this.showErrors({});
-      this.state.me.lead = reply.lead || { name: fields.name, email: fields.email };
+      applyReply(this.state, { type: 'lead.submit', ...fields }, reply);
       this.editing = false;
       this.render(this.state);
       this.thanks.setAttribute('tabindex', '-1');

@@ -18,7 +18,9 @@ function withoutAttendee(list, attendee) {
 // their own pending ones. `voted` is this attendee's and survives updates.
 function mergeQuestion(state, question) {
   const old = state.questions.find((q) => q.id === question.id);
-  const merged = old ? { ...old, ...question } : question;
+  // A question new to this page has no vote of this attendee yet (the snapshot says
+  // `voted: false` for it too).
+  const merged = old ? { ...old, ...question } : { voted: false, ...question };
   const others = state.questions.filter((q) => q.id !== question.id);
   const host = state.me.role === 'host';
   const keep =
@@ -93,6 +95,44 @@ export function applyEvent(state, event) {
     case 'cta':
       state.broadcast.cta = event.cta;
       state.broadcast.cta_pushed_at = event.at;
+      break;
+    default:
+      return false;
+  }
+  return true;
+}
+
+// The reply to a command this page sent: what it says about the page's own state (`me`),
+// which no event carries (others learn of a like through the count, never whose it
+// was). `command` is the command as sent, `{ type, ...fields }`; `reply` its ack.
+export function applyReply(state, command, reply) {
+  switch (command.type) {
+    case 'hand.raise':
+      // hand.pending, before or after this reply, carries the whole request.
+      state.me.request = state.me.request || { state: 'pending', invited: false, position: null };
+      break;
+    case 'hand.cancel':
+    case 'invitation.decline':
+      state.me.request = null;
+      break;
+    case 'like':
+      state.me.liked = true;
+      break;
+    case 'rate':
+      state.me.rating = reply.stars;
+      break;
+    case 'question.upvote': {
+      const mine = state.questions.find((q) => q.id === command.question);
+      if (mine) mine.voted = true;
+      break;
+    }
+    case 'widget.close':
+    case 'widget.open':
+      state.me.widget_closed = command.type === 'widget.close';
+      break;
+    case 'lead.submit':
+      // A bot that filled the honeypot is thanked like anyone, with no lead back.
+      state.me.lead = reply.lead || { name: command.name, email: command.email };
       break;
     default:
       return false;

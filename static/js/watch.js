@@ -5,7 +5,7 @@ import { LiveSocket } from './live.js';
 import { routeSignal } from './mesh.js';
 import { makePublisher } from './sfu.js';
 import { StageMedia, StageReceiver } from './stage.js';
-import { applyEvent, fromSnapshot, isRunning } from './state.js';
+import { applyEvent, applyReply, fromSnapshot, isRunning } from './state.js';
 import { Studio } from './studio.js';
 import {
   bound,
@@ -119,24 +119,27 @@ function command(type, fields = {}) {
 }
 
 part('raise').addEventListener('click', async () => {
-  if (await command('hand.raise')) {
-    state.me.request = state.me.request || { state: 'pending', invited: false, position: null };
+  const reply = await command('hand.raise');
+  if (reply) {
+    applyReply(state, { type: 'hand.raise' }, reply);
     say('');
     render();
     part('cancel').focus();
   }
 });
 part('cancel').addEventListener('click', async () => {
-  if (await command('hand.cancel')) {
-    state.me.request = null;
+  const reply = await command('hand.cancel');
+  if (reply) {
+    applyReply(state, { type: 'hand.cancel' }, reply);
     render();
     part('raise').focus();
   }
 });
 part('accept').addEventListener('click', () => command('invitation.accept'));
 part('refuse').addEventListener('click', async () => {
-  if (await command('invitation.decline')) {
-    state.me.request = null;
+  const reply = await command('invitation.decline');
+  if (reply) {
+    applyReply(state, { type: 'invitation.decline' }, reply);
     say('You declined the invitation.');
     render();
   }

@@ -3,7 +3,7 @@
 // told. Once a viewer folds it, it stays folded, across reloads, until they open it.
 
 import { countdownText } from './countdown.js';
-import { isRunning } from './state.js';
+import { applyReply, isRunning } from './state.js';
 
 // Events that are for this viewer: worth a badge on the folded button.
 const FOR_YOU = {
@@ -83,7 +83,11 @@ export class Widget {
     this.renderFold();
     this.tellParent();
     if (byViewer) {
-      this.socket.send(open ? 'widget.open' : 'widget.close').catch(() => {});
+      const command = open ? 'widget.open' : 'widget.close';
+      this.socket
+        .send(command)
+        .then((reply) => this.state && applyReply(this.state, { type: command }, reply))
+        .catch(() => {});
       (open ? this.closeButton : this.openButton).focus();
     }
   }

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
-import { applyEvent, fromSnapshot, isRunning } from '../../static/js/state.js';
+import { applyEvent, applyReply, fromSnapshot, isRunning } from '../../static/js/state.js';
 
 const host = { id: 1, name: 'Hana Host', role: 'host', avatar: '/a/1.svg' };
 const vera = { id: 2, name: 'Vera Viewer', role: 'viewer', avatar: '/a/2.svg' };
@@ -267,6 +267,8 @@ describe('applyEvent', () => {
       assert.equal(q10.votes, 3);
       assert.equal(q10.pinned, true);
       assert.equal(q10.voted, true);
+      // A question new to the page: not voted for yet.
+      assert.equal(state.questions.find((q) => q.id === 11).voted, false);
       assert.equal(state.questions.length, 2);
       // The updated question moves to the end: the page sorts them itself.
       assert.deepEqual(
@@ -366,6 +368,45 @@ describe('applyEvent', () => {
     Object.assign(later.broadcast, { state: 'paused', ...RULES.paused });
     later.me.request = { state: 'pending', position: 2 };
     assert.deepEqual(state, later);
+  });
+});
+
+describe('applyReply', () => {
+  test("the replies to this page's own commands set its own state", () => {
+    const state = fromSnapshot(snapshot({ questions: [question({ id: 10, voted: false })] }));
+    assert.equal(applyReply(state, { type: 'like' }, { type: 'ack', ref: '1', liked: true }), true);
+    applyReply(state, { type: 'rate', stars: 4 }, { type: 'ack', ref: '2', stars: 4 });
+    applyReply(state, { type: 'question.upvote', question: 10 }, { type: 'ack', ref: '3', votes: 1 });
+    applyReply(state, { type: 'widget.close' }, { type: 'ack', ref: '4' });
+    const lead = { name: 'Vera', email: 'vera@example.com', phone: '', company: '' };
+    const submit = { type: 'lead.submit', name: 'Vera', email: 'vera@example.com', consent: true };
+    applyReply(state, submit, { type: 'ack', ref: '5', lead });
+    assert.deepEqual(
+      [state.me.liked, state.me.rating, state.questions[0].voted, state.me.widget_closed, state.me.lead],
+      [true, 4, true, true, lead],
+    );
+    applyReply(state, { type: 'widget.open' }, { type: 'ack', ref: '6' });
+    assert.equal(state.me.widget_closed, false);
+  });
+
+  test('a raised hand waits for hand.pending, whichever comes first', () => {
+    const early = fromSnapshot(snapshot());
+    applyReply(early, { type: 'hand.raise' }, { type: 'ack', ref: '1' });
+    applyEvent(early, { type: 'hand.pending', request: { id: 5, state: 'pending', position: 1 } });
+    const late = fromSnapshot(snapshot());
+    applyEvent(late, { type: 'hand.pending', request: { id: 5, state: 'pending', position: 1 } });
+    applyReply(late, { type: 'hand.raise' }, { type: 'ack', ref: '1' });
+    assert.deepEqual(early.me.request, { id: 5, state: 'pending', position: 1 });
+    assert.deepEqual(late.me.request, early.me.request);
+    applyReply(late, { type: 'hand.cancel' }, { type: 'ack', ref: '2' });
+    assert.equal(late.me.request, null);
+  });
+
+  test('a reply that says nothing about this page returns false and changes nothing', () => {
+    const state = fromSnapshot(snapshot());
+    const before = structuredClone(state);
+    assert.equal(applyReply(state, { type: 'question.ask', text: 'Hi' }, { type: 'ack', ref: '1' }), false);
+    assert.deepEqual(state, before);
   });
 });
 

@@ -31,6 +31,8 @@ class LiveClient:
         # may come before the reply to the command that caused it.
         self._unread: list[dict] = []
         self._ref = 0
+        # The commands this client sent, by ref: what its replies answer.
+        self.sent: dict[str, dict] = {}
 
     async def receive(self, timeout: float = 5) -> dict:
         if self._unread:
@@ -57,6 +59,7 @@ class LiveClient:
         """Send a command and return its reply (ack or error), skipping events on the way."""
         self._ref += 1
         ref = f"r{self._ref}"
+        self.sent[ref] = {"type": type_, **fields}
         await self.communicator.send_to(text_data=json.dumps({"type": type_, "ref": ref, **fields}))
         while True:
             frame = await self._receive_new(timeout=5)
