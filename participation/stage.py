@@ -46,7 +46,12 @@ REQUESTS = StateMachine(
 )
 
 
-def _move(request: SpeakRequest, action: str, *, by: AnyUser | None, **changes) -> SpeakRequest:
+def request_move(
+    request: SpeakRequest, action: str, *, by: AnyUser | None, **changes
+) -> SpeakRequest:
+    """Move a request through the table (REQUESTS), saved, recorded in its history with
+    who moved it, and in the audit log when staff decided about someone else. The
+    callers hold the broadcast's lock and publish what changed."""
     from_state = REQUESTS.move(request, action, **changes)
     request.save()
     if by is not None and by.is_authenticated and by.pk != request.attendee.user_id:
@@ -157,7 +162,7 @@ def _approve(broadcast: Broadcast, request: SpeakRequest, *, by: AnyUser | None)
     try:
         # The unique seat constraint is the last word if two approvals race past the lock.
         with transaction.atomic():
-            _move(
+            request_move(
                 request,
                 "approve",
                 by=by,
@@ -202,7 +207,7 @@ def hand_cancel(*, attendee: Attendee) -> SpeakRequest:
     with transaction.atomic():
         broadcast = lock_broadcast(attendee.broadcast_id)
         request = _pending_of(broadcast, attendee.pk, invitation=False)
-        _move(request, "cancel", by=attendee.user, decided_at=timezone.now())
+        request_move(request, "cancel", by=attendee.user, decided_at=timezone.now())
         _lowered(broadcast, request)
         _publish_queue(broadcast)
     return request
@@ -231,7 +236,7 @@ def hand_decline(*, broadcast: Broadcast, attendee_id: int, by: AnyUser | None) 
 
 
 def _decline(broadcast: Broadcast, request: SpeakRequest, *, by: AnyUser | None) -> None:
-    _move(request, "decline", by=by, decided_at=timezone.now())
+    request_move(request, "decline", by=by, decided_at=timezone.now())
     _lowered(broadcast, request)
     send_private_on_commit(
         request.attendee_id, events.hand_declined(request=request_private(request))
@@ -269,7 +274,7 @@ def stage_remove(*, broadcast: Broadcast, attendee_id: int, by: AnyUser | None) 
 
 
 def _off_stage(broadcast: Broadcast, request: SpeakRequest, action: str, *, by) -> None:
-    _move(request, action, by=by, seat=None, off_stage_at=timezone.now())
+    request_move(request, action, by=by, seat=None, off_stage_at=timezone.now())
     _set_role(request.attendee, Role.VIEWER)
     publish_stage(broadcast)
     # On an SFU: their right to publish goes, and their participant is kicked, so that
@@ -323,7 +328,7 @@ def invitation_decline(*, attendee: Attendee) -> SpeakRequest:
     with transaction.atomic():
         broadcast = lock_broadcast(attendee.broadcast_id)
         request = _pending_of(broadcast, attendee.pk, invitation=True)
-        _move(request, "decline", by=attendee.user, decided_at=timezone.now())
+        request_move(request, "decline", by=attendee.user, decided_at=timezone.now())
         inviter = Attendee.objects.filter(
             broadcast=broadcast, user_id=request.invited_by_id
         ).first()
@@ -381,11 +386,11 @@ def stage_clear_for_end(*, broadcast: Broadcast) -> None:
     now = timezone.now()
     requests = SpeakRequest.objects.select_for_update().select_related("attendee")
     for request in requests.filter(broadcast=broadcast, state=R.PENDING):
-        _move(request, "expire", by=None, decided_at=now)
+        request_move(request, "expire", by=None, decided_at=now)
         _lowered(broadcast, request)
     speakers = list(requests.filter(broadcast=broadcast, state=R.APPROVED))
     for request in speakers:
-        _move(request, "end", by=None, seat=None, off_stage_at=now)
+        request_move(request, "end", by=None, seat=None, off_stage_at=now)
         _set_role(request.attendee, Role.VIEWER)
     if speakers:
         publish_stage(broadcast)
@@ -416,7 +421,7 @@ def speak_requests_sweep_absent(*, grace_seconds: float) -> int:
             if request is None or request.state not in (R.PENDING, R.APPROVED):
                 continue
             if request.state == R.PENDING:
-                _move(request, "expire", by=None, decided_at=timezone.now())
+                request_move(request, "expire", by=None, decided_at=timezone.now())
                 _lowered(broadcast, request)
                 _publish_queue(broadcast)
             else:

@@ -162,12 +162,12 @@ def test_every_move_of_the_request_state_machine(
     }[action]
     changes = {"seat": 0} if action == "approve" else {}
     if state in allowed_from:
-        stage._move(request, action, by=None, **changes)
+        stage.request_move(request, action, by=None, **changes)
         assert SpeakRequest.objects.get(pk=request.pk).state == expected
         assert SpeakRequestTransition.objects.get(request=request).to_state == expected
     else:
         with pytest.raises(Conflict):
-            stage._move(request, action, by=None, **changes)
+            stage.request_move(request, action, by=None, **changes)
         assert SpeakRequest.objects.get(pk=request.pk).state == state
         assert not SpeakRequestTransition.objects.filter(request=request).exists()
 
