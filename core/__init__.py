@@ -1,2 +1,3 @@
-"""The small shared kernel every app builds on: domain errors, state machines as tables
-and row locks. It imports Django only, never an app."""
+"""The small shared kernel every app builds on: domain errors and their HTTP mapping,
+state machines as tables, row locks, display names, admin actions. It imports Django
+and DRF only, never an app."""
