@@ -16,11 +16,23 @@ function withoutAttendee(list, attendee) {
 // A question event carries what this page may know: the whole question, or only that
 // it was withdrawn (hidden). Hosts keep every question; viewers keep public ones and
 // their own pending ones. `voted` is this attendee's and survives updates.
+// This attendee's votes on questions taken from the page (hidden), for when they come
+// back: the server still counts the vote. Kept beside the state, not in it, so the
+// state stays what a snapshot says.
+const votesOfWithdrawn = new WeakMap();
+
+function withdrawnVotes(state) {
+  if (!votesOfWithdrawn.has(state)) votesOfWithdrawn.set(state, new Set());
+  return votesOfWithdrawn.get(state);
+}
+
 function mergeQuestion(state, question) {
   const old = state.questions.find((q) => q.id === question.id);
-  // A question new to this page has no vote of this attendee yet (the snapshot says
-  // `voted: false` for it too).
-  const merged = old ? { ...old, ...question } : { voted: false, ...question };
+  // A question new to this page has no vote of this attendee (the snapshot says
+  // `voted: false` for it too), unless it comes back after being taken away.
+  const merged = old
+    ? { ...old, ...question }
+    : { voted: withdrawnVotes(state).has(question.id), ...question };
   const others = state.questions.filter((q) => q.id !== question.id);
   const host = state.me.role === 'host';
   const keep =
@@ -29,6 +41,8 @@ function mergeQuestion(state, question) {
       merged.state === 'visible' ||
       merged.state === 'answered' ||
       (merged.state === 'pending' && merged.author.id === state.me.id));
+  if (keep) withdrawnVotes(state).delete(question.id);
+  else if (merged.voted) withdrawnVotes(state).add(question.id);
   state.questions = keep ? [...others, merged] : others;
 }
 

@@ -277,6 +277,24 @@ describe('applyEvent', () => {
       );
     });
 
+    test('my vote comes back with a question that was hidden and shown again', () => {
+      const state = fromSnapshot(snapshot());
+      applyEvent(state, { type: 'question.added', question: question({ id: 10 }) });
+      applyEvent(state, { type: 'question.added', question: question({ id: 11 }) });
+      state.questions.find((q) => q.id === 10).voted = true;
+      for (const id of [10, 11]) {
+        applyEvent(state, { type: 'question.updated', question: { id, state: 'hidden', pinned: false } });
+      }
+      assert.deepEqual(state.questions, []);
+      for (const id of [10, 11]) {
+        applyEvent(state, { type: 'question.updated', question: question({ id, votes: 1 }) });
+      }
+      const voted = Object.fromEntries(state.questions.map((q) => [q.id, q.voted]));
+      assert.deepEqual(voted, { 10: true, 11: false });
+      // The vote kept aside is not part of the state a snapshot would give.
+      assert.deepEqual(Object.keys(state).sort(), Object.keys(snapshot()).sort());
+    });
+
     test('the same event twice leaves one question', () => {
       const state = fromSnapshot(snapshot());
       const event = { type: 'question.added', question: question() };
