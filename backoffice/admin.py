@@ -42,13 +42,15 @@ class TransitionInline(admin.TabularInline):
         return False
 
 
-def _lifecycle_action(action: str, description: str):
-    service = services.ACTIONS[action]
+def _lifecycle_action(action: str, description: str, **options):
+    # Scheduling is the one move of the lifecycle that is not a live command.
+    service = services.broadcast_schedule if action == "schedule" else services.ACTIONS[action]
     return service_action(
         action,
         description,
         lambda broadcast, request: service(broadcast=broadcast, by=request.user),
         thing="broadcast",
+        **options,
     )
 
 
@@ -89,7 +91,9 @@ class BroadcastAdmin(admin.ModelAdmin):
     inlines = [TransitionInline]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = [
-        "schedule_selected",
+        _lifecycle_action(
+            "schedule", "Schedule", label="Schedule (selected drafts with a start time)"
+        ),
         _lifecycle_action("start", "Go live"),
         _lifecycle_action("pause", "Pause"),
         _lifecycle_action("resume", "Resume"),
@@ -296,16 +300,3 @@ class BroadcastAdmin(admin.ModelAdmin):
                     ),
                     messages.SUCCESS,
                 )
-
-    @admin.action(description="Schedule (selected drafts with a start time)")
-    def schedule_selected(self, request: HttpRequest, queryset: QuerySet[Broadcast]) -> None:
-        done = 0
-        for broadcast in queryset:
-            try:
-                services.broadcast_schedule(broadcast=broadcast, by=request.user)
-            except DomainError as error:
-                self.message_user(request, f"{broadcast}: {error.message}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, f"Scheduled {done} broadcast(s).", messages.SUCCESS)

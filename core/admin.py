@@ -16,11 +16,13 @@ def service_action(
     *,
     thing: str,
     quote: Callable[[Model], str] = str,
+    label: str = "",
     **options,
 ):
     """An admin action `<name>_selected` that runs `act(row, request)` for each selected
     row: each refusal (a domain error) is reported with its row, the successes counted.
-    `thing` names a row in the messages ("broadcast")."""
+    `thing` names a row in the messages ("broadcast"); `label`, the action in the menu
+    when "<description> (selected <thing>s)" does not say enough."""
 
     def run(modeladmin, request: HttpRequest, queryset: QuerySet) -> None:
         done = 0
@@ -35,4 +37,5 @@ def service_action(
             modeladmin.message_user(request, f"{description}: {done} {thing}(s).", messages.SUCCESS)
 
     run.__name__ = f"{name}_selected"
-    return admin.action(description=f"{description} (selected {thing}s)", **options)(run)
+    label = label or f"{description} (selected {thing}s)"
+    return admin.action(description=label, **options)(run)

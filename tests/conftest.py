@@ -7,7 +7,12 @@ from django.utils import timezone
 
 from broadcasts import services
 from participation.services import attendee_for_user
+from tests import workers
 from tests.factories import BroadcastFactory, GuestFactory, UserFactory, in_group
+
+# Tests of the Redis paths use the suite's Redis when it runs on one, or a local one;
+# parallel workers each get a Redis of their own (tests/workers.py).
+REDIS_URL = workers.isolate()
 
 # The file-based SQLite test database (see settings) lives in var/; WhiteNoise warns
 # (an error here) when the collected static folder is missing.
@@ -74,10 +79,6 @@ def guests(ann, ben):
 def host_attendee(live_broadcast, host):
     """The host's own attendee of the live broadcast (what their console joins as)."""
     return attendee_for_user(broadcast=live_broadcast, user=host)
-
-
-# Tests of the Redis paths use the suite's Redis when it runs on one, or a local one.
-REDIS_URL = settings.REDIS_URL or "redis://127.0.0.1:6379/5"
 
 
 @pytest.fixture
@@ -154,3 +155,16 @@ def fresh_page_reads():
 
     page_broadcasts.forget()
     yield
+
+
+def pytest_collection_modifyitems(items):
+    # Janus's media address is a veth that the first test to need it makes and removes
+    # (tests/janus.py): parallel workers run those tests on one of them, one at a time.
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if (
+            {"janus", "turn_url"} & set(item.fixturenames)
+            or (callspec and callspec.params.get("backend") == "janus")
+            or item.get_closest_marker("media_address")
+        ):
+            item.add_marker(pytest.mark.xdist_group("media-address"))

@@ -13,6 +13,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from tests.workers import WORKER
+
 ROOT = Path(settings.BASE_DIR)
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -89,8 +91,9 @@ def server_env(**overrides: str) -> dict[str, str]:
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,
         "DJANGO_DEBUG": "1",
         "PYTHONUNBUFFERED": "1",
-        # Lead exports of test servers stay with the test artifacts.
-        "PRIMETIME_EXPORTS_DIR": str(ARTIFACTS / "exports"),
+        # Lead exports of test servers stay with the test artifacts (export ids repeat
+        # between parallel workers' databases).
+        "PRIMETIME_EXPORTS_DIR": str(ARTIFACTS / "exports" / (WORKER or "serial")),
     }
     if settings.REDIS_URL:
         env["REDIS_URL"] = settings.REDIS_URL

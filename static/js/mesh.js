@@ -234,7 +234,10 @@ export class MeshReceiver {
       return;
     }
     this.onState(publisherId, 'retrying');
-    peer.timer = setTimeout(() => this.connect(publisherId, { attempt }), 1000 * 2 ** (attempt - 1));
+    // Back off in steps of an eighth of the offer timeout (1 s by default): a session
+    // configured for slower answers waits longer between tries too.
+    const step = this.offerTimeoutMs / 8;
+    peer.timer = setTimeout(() => this.connect(publisherId, { attempt }), step * 2 ** (attempt - 1));
   }
 
   signal(to, data) {

@@ -12,7 +12,7 @@ import pytest
 
 from tests.servers import ARTIFACTS, ROOT, server_env
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.media_address]
 
 
 def test_browser_and_rtp_subscribers_get_the_hosts_video_on_janus_and_on_mesh(tmp_path, redis_url):

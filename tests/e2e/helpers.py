@@ -16,7 +16,12 @@ def sign_in(page: Page, base: str, username: str, next_path: str) -> None:
 
 
 # Test-side instruments, injected before the page's own scripts: every peer connection
-# and every captured stream is recorded so the test can read their stats.
+# and every captured stream is recorded so the test can read their stats. The fake camera
+# is captured small (320x180 at 15 frames/s, whatever the page asks): a story of a host
+# and four viewers then encodes and decodes a small part of what 1280x720 at 30 costs,
+# which a 2-core machine running several tests at once cannot keep up with. Tests of the
+# picture's size (simulcast layers) capture it as the page asks: `FULL_CAMERA`.
+FULL_CAMERA = "window.__fullCamera = true;"
 INSTRUMENTS = """
 (() => {
   const Native = window.RTCPeerConnection;
@@ -31,6 +36,11 @@ INSTRUMENTS = """
   devices.getUserMedia = async (constraints) => {
     if (window.__refuse && (constraints.video ? window.__refuse.video : window.__refuse.audio)) {
       throw new DOMException('refused by the test', window.__refuse.name);
+    }
+    if (constraints.video && !window.__fullCamera) {
+      const asked = constraints.video === true ? {} : constraints.video;
+      const small = { width: { ideal: 320 }, height: { ideal: 180 }, frameRate: { ideal: 15 } };
+      constraints = { ...constraints, video: { ...asked, ...small } };
     }
     const stream = await capture(constraints);
     window.__streams.push(stream);
@@ -117,8 +127,12 @@ def expect_host_video(page: Page, host_name: str) -> None:
     wait_for(lambda: receiving(page))
 
 
-def open_console(new_page, server: str, username: str, slug: str, **page_options) -> Page:
-    console = new_page(init_script=INSTRUMENTS, **page_options)
+def open_console(
+    new_page, server: str, username: str, slug: str, *, full_camera=False, **page_options
+) -> Page:
+    console = new_page(
+        init_script=(FULL_CAMERA if full_camera else "") + INSTRUMENTS, **page_options
+    )
     sign_in(console, server, username, f"/b/{slug}/host/")
     # The preview runs before going live.
     expect(console.locator("[data-bind=stage] .stage-tile.mirrored")).to_have_attribute(

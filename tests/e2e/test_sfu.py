@@ -148,7 +148,8 @@ def test_a_phone_sized_viewer_gets_a_lower_simulcast_layer(sfu_server, new_page)
     host = UserFactory(username="lena", first_name="Lena", last_name="Host")
     broadcast = BroadcastFactory(host=host, slug="layers", title="Layers")
     services.broadcast_start(broadcast=broadcast, by=host)
-    open_console(new_page, sfu_server, "lena", "layers")
+    # Simulcast sends all three layers only from a picture large enough to scale down.
+    open_console(new_page, sfu_server, "lena", "layers", full_camera=True)
     desk = join_as_guest(new_page, sfu_server, "layers", "Desk")
     phone = join_as_guest(
         new_page, sfu_server, "layers", "Phone", viewport={"width": 390, "height": 844}
