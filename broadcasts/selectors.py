@@ -5,14 +5,14 @@ import threading
 import time
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 
 from core.errors import Forbidden, NotFound
 from core.names import display_name
 
 from .lifecycle import live_actions
-from .models import Audience, Broadcast, BroadcastState
+from .models import RUNNING_STATES, Audience, Broadcast, BroadcastState
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -119,6 +119,31 @@ def broadcast_for_audience(*, slug: str, user: AnyUser, for_page: bool = False) 
     ):
         raise Forbidden("This broadcast is for members of a group you are not in.")
     return broadcast
+
+
+def broadcasts_on_show(*, user: AnyUser, limit: int = 50) -> dict[str, list[Broadcast]]:
+    """What the home page lists for this person: the running broadcasts and the scheduled
+    ones they may watch (their audience lets them in, as broadcast_for_audience
+    decides), live first, then soonest first. Drafts and ended broadcasts are not on
+    show."""
+    audience = Q(audience=Audience.PUBLIC)
+    if user.is_authenticated:
+        audience |= Q(audience=Audience.SIGNED_IN)
+        audience |= Q(audience=Audience.GROUP, audience_group__in=user.groups.all())
+        if user.has_perm("broadcasts.moderate_broadcast"):
+            audience = Q()
+        else:
+            audience |= Q(host=user) | Q(co_hosts=user)
+    on_show = (
+        Broadcast.objects.filter(audience, state__in=[*RUNNING_STATES, BroadcastState.SCHEDULED])
+        .select_related("host")
+        .distinct()
+        .order_by(F("scheduled_start").asc(nulls_last=True), "pk")[:limit]
+    )
+    shows = {"running": [], "upcoming": []}
+    for broadcast in on_show:
+        shows["running" if broadcast.is_running else "upcoming"].append(broadcast)
+    return shows
 
 
 def broadcasts_hosted_by(*, user: AnyUser) -> QuerySet[Broadcast]:

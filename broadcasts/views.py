@@ -1,5 +1,6 @@
-"""A broadcast's own pages: its landing page, its state for a waiting landing page, and
-its calendar invitation. The audience's pages are participation's (participation/views.py)."""
+"""The home page, and a broadcast's own pages: its landing page, its state for a waiting
+landing page, and its calendar invitation. The audience's pages are participation's
+(participation/views.py)."""
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -9,11 +10,16 @@ from core.http import domain_errors
 
 from .calendar import broadcast_ics
 from .models import Audience, Broadcast
-from .selectors import broadcast_announced
+from .selectors import broadcast_announced, broadcasts_on_show
 
 
 def _visible_broadcast(request: HttpRequest, slug: str) -> Broadcast:
     return broadcast_announced(slug=slug, user=request.user, for_page=True)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    """What is live and what is coming up, for this person."""
+    return render(request, "broadcasts/home.html", broadcasts_on_show(user=request.user))
 
 
 @domain_errors

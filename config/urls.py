@@ -1,10 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from broadcasts.urls import urlpatterns as broadcast_urlpatterns
-from config.views import health
+from broadcasts.views import home
+from config.views import favicon, health
 from leads.urls import broadcast_urlpatterns as lead_urlpatterns
 from participation.urls import broadcast_urlpatterns as audience_urlpatterns
 from participation.views import avatar
@@ -12,7 +12,8 @@ from participation.views import avatar
 broadcast_pages = [*broadcast_urlpatterns, *audience_urlpatterns, *lead_urlpatterns]
 
 urlpatterns = [
-    path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("", home, name="home"),
+    path("favicon.ico", favicon),
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

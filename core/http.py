@@ -3,8 +3,8 @@ the page views' decorator."""
 
 import functools
 
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
+from django.shortcuts import render
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -23,6 +23,12 @@ def api_exception_handler(exc, context):
     return exception_handler(exc, context)
 
 
+def forbidden_page(request, message: str) -> HttpResponse:
+    """The 403 page, saying why. Rendered here rather than raised as PermissionDenied,
+    which Django logs with a traceback, as if a refusal were a fault."""
+    return render(request, "403.html", {"message": message}, status=403)
+
+
 def domain_errors(view):
     """Let a page view raise domain errors: not found is the 404 page, forbidden the 403
     page, a conflict or a rate limit a short plain answer. Field errors belong beside
@@ -35,7 +41,7 @@ def domain_errors(view):
         except NotFound as error:
             raise Http404(error.message) from None
         except Forbidden as error:
-            raise PermissionDenied(error.message) from None
+            return forbidden_page(request, error.message)
         except DomainError as error:
             return HttpResponse(
                 error.message, status=error.status, content_type="text/plain; charset=utf-8"

@@ -1,12 +1,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from broadcasts.selectors import broadcast_for_audience
-from core.errors import DomainError, InvalidInput
+from core.errors import DomainError, Forbidden, InvalidInput
 from core.http import domain_errors
 from participation import services as participation
 from participation.guests import guest_key_from_request
@@ -19,11 +18,12 @@ from .models import LeadExport
 
 def _exporter(request: HttpRequest) -> None:
     if not can_export(request.user):
-        raise PermissionDenied("Exporting leads needs the export permission (the Ops group).")
+        raise Forbidden("Exporting leads needs the export permission (the Ops group).")
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@domain_errors
 def exports(request: HttpRequest) -> HttpResponse:
     """Ops: every export, newest first, with live progress; ask for a new one."""
     _exporter(request)

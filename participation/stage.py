@@ -188,11 +188,19 @@ def hand_raise(*, attendee: Attendee) -> SpeakRequest:
     with transaction.atomic():
         broadcast = lock_broadcast(attendee.broadcast_id)
         _require_running(broadcast)
+        asked = SpeakRequest.objects.filter(
+            attendee=attendee, state=R.PENDING, invited_by__isnull=True
+        ).first()
+        if asked is not None:
+            # A double click, or a second tab: the same request, and no error.
+            asked.attendee = attendee
+            return asked
         try:
             with transaction.atomic():
                 request = SpeakRequest.objects.create(broadcast=broadcast, attendee=attendee)
         except IntegrityError:
-            raise Conflict("You have asked already.") from None
+            # An invitation to the stage is waiting for their answer.
+            raise Conflict("You are invited on stage: accept or decline first.") from None
         SpeakRequestTransition.objects.create(
             request=request, from_state="", to_state=R.PENDING, by=attendee.user
         )

@@ -4,7 +4,6 @@ host console, the embeddable widget and the call-to-action link; and the avatars
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.html import escape
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from broadcasts.models import Broadcast
 from broadcasts.selectors import broadcast_announced, broadcast_for_audience, user_is_host
 from core.errors import Forbidden
-from core.http import domain_errors
+from core.http import domain_errors, forbidden_page
 
 from . import reactions, services
 from .forms import GuestNameForm
@@ -98,7 +97,9 @@ def host_console(request: HttpRequest, slug: str) -> HttpResponse:
     if broadcast is None:
         raise Http404("There is no such broadcast.")
     if not user_is_host(broadcast=broadcast, user=request.user):
-        raise PermissionDenied("Only this broadcast's host and co-hosts can open its console.")
+        return forbidden_page(
+            request, "Only this broadcast's host and co-hosts can open its console."
+        )
     attendee = services.attendee_for_user(broadcast=broadcast, user=request.user)
     return render(
         request,

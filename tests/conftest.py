@@ -158,13 +158,16 @@ def fresh_page_reads():
 
 
 def pytest_collection_modifyitems(items):
-    # Janus's media address is a veth that the first test to need it makes and removes
-    # (tests/janus.py): parallel workers run those tests on one of them, one at a time.
+    # Parallel workers run these on one of them, one after another: the tests that need
+    # Janus's media address (a veth that the first to need it makes and removes,
+    # tests/janus.py), and the benchmarks' smoke runs, which load both cores and would
+    # starve the video of a test beside them.
     for item in items:
         callspec = getattr(item, "callspec", None)
         if (
             {"janus", "turn_url"} & set(item.fixturenames)
             or (callspec and callspec.params.get("backend") == "janus")
             or item.get_closest_marker("media_address")
+            or "tests/bench/" in item.nodeid
         ):
-            item.add_marker(pytest.mark.xdist_group("media-address"))
+            item.add_marker(pytest.mark.xdist_group("one-at-a-time"))

@@ -118,8 +118,17 @@ function command(type, fields = {}) {
   return sendCommand(socket, bound(root, 'speak-error'), type, fields);
 }
 
-part('raise').addEventListener('click', async () => {
-  const reply = await command('hand.raise');
+part('raise').addEventListener('click', async (event) => {
+  const button = event.currentTarget;
+  // A double click is one request: the second click waits for the first's answer.
+  if (button.getAttribute('aria-disabled') === 'true') return;
+  button.setAttribute('aria-disabled', 'true');
+  let reply;
+  try {
+    reply = await command('hand.raise');
+  } finally {
+    button.removeAttribute('aria-disabled');
+  }
   if (reply) {
     applyReply(state, { type: 'hand.raise' }, reply);
     say('');

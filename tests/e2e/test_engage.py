@@ -169,7 +169,11 @@ def test_the_landing_page_counts_down_then_says_join_live(server, new_page):
         broadcast=broadcast, by=host, scheduled_start=timezone.now() + timedelta(hours=2)
     )
     page = new_page()
-    page.goto(f"{server}/b/soon/")
+    # First run: the home page lists it, coming up, and leads to its landing page.
+    page.goto(f"{server}/")
+    expect(page.get_by_text("Nothing is live right now.")).to_be_visible()
+    page.get_by_role("region", name="Coming up").get_by_role("link", name="Soon").click()
+    expect(page).to_have_url(f"{server}/b/soon/")
     expect(page.locator("[data-countdown]")).to_have_text(re.compile(r"^Starts in 1 h 5\d min"))
     join = page.get_by_role("link", name="Join live")
     expect(join).to_be_hidden()
@@ -178,4 +182,8 @@ def test_the_landing_page_counts_down_then_says_join_live(server, new_page):
     # The page looks every 8 to 10 seconds.
     expect(join).to_be_visible(timeout=25_000)
     join.click()
+    expect(page.get_by_label("Your name")).to_be_visible()
+    # Now live, the home page offers to join it.
+    page.goto(f"{server}/")
+    page.get_by_role("link", name="Join Soon live").click()
     expect(page.get_by_label("Your name")).to_be_visible()

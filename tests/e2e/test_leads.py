@@ -86,4 +86,6 @@ def test_viewers_and_staff_without_the_permission_cannot_open_exports(server, ne
     )
     page = new_page()
     sign_in(page, server, "mara", "/leads/exports/")
-    expect(page.get_by_text("403", exact=False).first).to_be_visible()
+    # The product's own 403 page, saying why.
+    expect(page.get_by_role("heading", name="You cannot open this page")).to_be_visible()
+    expect(page.get_by_text("needs the export permission")).to_be_visible()

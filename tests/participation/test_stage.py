@@ -52,9 +52,20 @@ def test_a_raised_hand_waits_in_order_and_can_be_cancelled(live_broadcast, viewe
     assert queue_position(again) == 3
 
 
-def test_one_active_request_per_attendee(live_broadcast, viewers):
-    stage.hand_raise(attendee=viewers[0])
-    with pytest.raises(Conflict):
+def test_asking_twice_is_one_request(live_broadcast, viewers, django_capture_on_commit_callbacks):
+    first = stage.hand_raise(attendee=viewers[0])
+    with django_capture_on_commit_callbacks(execute=False) as published:
+        again = stage.hand_raise(attendee=viewers[0])
+    assert again.pk == first.pk
+    assert published == []
+    assert SpeakRequest.objects.filter(attendee=viewers[0]).count() == 1
+
+
+def test_a_viewer_invited_on_stage_answers_the_invitation_rather_than_asks(
+    live_broadcast, host, viewers
+):
+    stage.stage_invite(broadcast=live_broadcast, attendee_id=viewers[0].pk, by=host)
+    with pytest.raises(Conflict, match="accept or decline"):
         stage.hand_raise(attendee=viewers[0])
     assert SpeakRequest.objects.filter(attendee=viewers[0]).count() == 1
 
