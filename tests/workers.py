@@ -42,7 +42,9 @@ def _start_redis() -> int:
         stdout=subprocess.DEVNULL,
         preexec_fn=_die_with_parent,
     )
-    atexit.register(_stop, process)
+    from tests.servers import stop  # which itself imports this module's WORKER
+
+    atexit.register(stop, process)
     client = redis.Redis(port=port, socket_connect_timeout=1)
     deadline = time.monotonic() + 10
     while True:
@@ -56,14 +58,6 @@ def _start_redis() -> int:
         finally:
             client.close()
     return port
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 def _on_port(url: str, port: int) -> str:
