@@ -18,6 +18,7 @@ from .models import (
     ViewerSample,
 )
 from .presenters import attendee_public
+from .selectors import watching
 
 
 def likes_count(*, broadcast_id: int) -> int:
@@ -62,7 +63,7 @@ def rating_distribution(*, broadcast_id: int) -> dict[int, int]:
 
 def audience_summary(*, broadcast: Broadcast, sample_size: int) -> dict:
     """How many are watching now, and a sample of them (never the whole crowd)."""
-    online = Attendee.objects.filter(broadcast=broadcast, connections__gt=0)
+    online = watching(broadcast=broadcast)
     count = online.count()
     sample = [attendee_public(a) for a in online.order_by("joined_at", "id")[:sample_size]]
     return {"count": count, "sample": sample}
@@ -118,7 +119,7 @@ def participation_figures(*, broadcast: Broadcast, now) -> dict:
 def with_audience_counters(broadcasts):
     """Annotate broadcasts with `viewers_now` and `viewers_peak` (for lists)."""
     now = (
-        Attendee.objects.filter(broadcast=OuterRef("pk"), connections__gt=0)
+        watching(broadcast=OuterRef("pk"))
         .order_by()
         .values("broadcast")
         .annotate(n=Count("id"))

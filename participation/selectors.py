@@ -3,8 +3,24 @@ of raised hands."""
 
 from django.db.models import Exists, OuterRef, Q, Subquery
 
-from .models import Attendee, Like, Question, QuestionState, QuestionVote, Rating, SpeakRequest
+from .models import (
+    Attendee,
+    Like,
+    Question,
+    QuestionState,
+    QuestionVote,
+    Rating,
+    Role,
+    SpeakRequest,
+)
 from .models import SpeakRequestState as R
+
+
+def watching(**filters):
+    """The audience with a page open: what "watching", the viewers now and the viewers
+    chart count. The hosts' consoles are not audience; speakers are (they came to watch
+    and went on stage)."""
+    return Attendee.objects.filter(connections__gt=0, **filters).exclude(role=Role.HOST)
 
 
 def attendees_with_own_state(attendee_ids: list[int]) -> dict[int, Attendee]:

@@ -25,6 +25,7 @@ from .presenters import attendee_public, media_participant
 from .realtime import events
 from .realtime.bus import bus
 from .realtime.names import counter_section
+from .selectors import watching
 from .stage import publish_stage
 
 DISPLAY_NAME_MAX = 60
@@ -395,9 +396,7 @@ def viewers_sample(*, now=None) -> None:
     bucket = datetime.fromtimestamp(int(now.timestamp()) // interval * interval, tz=UTC)
     running = Broadcast.objects.filter(state__in=RUNNING_STATES).values_list("pk", flat=True)
     counts = dict(
-        Attendee.objects.filter(broadcast_id__in=list(running), connections__gt=0)
-        .values_list("broadcast_id")
-        .annotate(n=Count("id"))
+        watching(broadcast_id__in=list(running)).values_list("broadcast_id").annotate(n=Count("id"))
     )
     samples = [
         ViewerSample(broadcast_id=broadcast_id, at=bucket, viewers=counts.get(broadcast_id, 0))

@@ -144,7 +144,8 @@ export function renderAudience(list, state, { invite = null, remove = null } = {
       attendeeTile(a, { hand: handIds.has(a.id), invite: onStage.has(a.id) ? null : invite, remove }),
     ),
   ];
-  const rest = state.audience.count - tiles.length;
+  // The count is the audience's: a host's own tile (on the console) is not in it.
+  const rest = state.audience.count - others.length - (me.role === 'host' ? 0 : 1);
   if (rest > 0) {
     const more = document.createElement('li');
     more.className = 'attendee more';

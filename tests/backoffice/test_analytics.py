@@ -32,6 +32,24 @@ def test_every_process_samples_but_one_row_per_interval_wins(live_broadcast, set
     assert samples[0][0].second == 30 and samples[1][0].second == 40
 
 
+def test_the_audience_is_counted_not_the_hosts_consoles(live_broadcast, host_attendee):
+    from participation.analytics import audience_summary, with_audience_counters
+
+    co_host = UserFactory(username="cora")
+    live_broadcast.co_hosts.add(co_host)
+    online(host_attendee)
+    online(services.attendee_for_user(broadcast=live_broadcast, user=co_host))
+    ann = GuestFactory(broadcast=live_broadcast, display_name="Ann")
+    online(ann)
+    summary = audience_summary(broadcast=live_broadcast, sample_size=10)
+    assert summary["count"] == 1
+    assert [a["id"] for a in summary["sample"]] == [ann.pk]
+    services.viewers_sample()
+    assert list(ViewerSample.objects.values_list("viewers", flat=True)) == [1]
+    (annotated,) = with_audience_counters(type(live_broadcast).objects.all())
+    assert (annotated.viewers_now, annotated.viewers_peak) == (1, 1)
+
+
 def test_only_running_broadcasts_are_sampled(scheduled_broadcast):
     online(GuestFactory(broadcast=scheduled_broadcast, display_name="Early"))
     services.viewers_sample()

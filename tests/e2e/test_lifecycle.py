@@ -32,6 +32,9 @@ def test_host_goes_live_pauses_resumes_and_ends_while_a_guest_watches(server, ne
     # Their own picture comes first in the audience strip.
     expect(viewer.locator(".audience-strip .attendee").first).to_contain_text("Gina Guest (you)")
     expect(console.locator(".audience-strip")).to_contain_text("Gina Guest")
+    # The audience is Gina: the host's own console is not a viewer.
+    for page in (viewer, console):
+        expect(page.locator("[data-bind=viewers]")).to_have_text("1 watching")
 
     go_live.click()
     expect(viewer.locator("[data-bind=state-badge]")).to_have_text("Live")
