@@ -42,9 +42,9 @@ class TransitionInline(admin.TabularInline):
         return False
 
 
-def _lifecycle_action(action: str, description: str, **options):
-    # Scheduling is the one move of the lifecycle that is not a live command.
-    service = services.broadcast_schedule if action == "schedule" else services.ACTIONS[action]
+def _lifecycle_action(action: str, description: str, service=None, **options):
+    """An admin action for a move of the lifecycle: a live command's service by default."""
+    service = service or services.ACTIONS[action]
     return service_action(
         action,
         description,
@@ -92,7 +92,10 @@ class BroadcastAdmin(admin.ModelAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     actions = [
         _lifecycle_action(
-            "schedule", "Schedule", label="Schedule (selected drafts with a start time)"
+            "schedule",
+            "Schedule",
+            services.broadcast_schedule,  # the one move that is not a live command
+            label="Schedule (selected drafts with a start time)",
         ),
         _lifecycle_action("start", "Go live"),
         _lifecycle_action("pause", "Pause"),
