@@ -3,6 +3,7 @@
 // website; field errors come back with the `error` frame and show beside each field.
 
 import { applyReply } from './state.js';
+import { reveal } from './tabs.js';
 import { bound } from './ui.js';
 
 const FIELDS = ['name', 'email', 'phone', 'company', 'consent'];
@@ -47,7 +48,10 @@ export class LeadForm {
     // The end screen is a new occasion: a form dismissed during the session comes back.
     if (ended && this.lastBroadcastState && this.lastBroadcastState !== 'ended') this.dismissed = false;
     this.lastBroadcastState = state.broadcast.state;
+    const appears = this.card.hidden && (this.shown || (ended && !this.dismissed));
     this.card.hidden = !(this.shown || (ended && !this.dismissed));
+    // The side panel opens the tab the form is in when it appears (asked, or the end).
+    if (appears) reveal(this.card);
     const lead = state.me.lead;
     const done = Boolean(lead) && !this.editing;
     this.form.hidden = done;
@@ -70,6 +74,7 @@ export class LeadForm {
     this.shown = true;
     this.dismissed = false;
     this.render(this.state);
+    reveal(this.card);
     this.card.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
     this.card.focus({ preventScroll: true });
   }

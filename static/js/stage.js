@@ -12,9 +12,8 @@ const STATUS_TEXT = {
 };
 
 export class StageMedia {
-  constructor(list, { unmuteButton = null } = {}) {
+  constructor(list) {
     this.list = list;
-    this.unmuteButton = unmuteButton;
     this.streams = new Map(); // attendee id -> MediaStream
     this.states = new Map(); // attendee id -> [state, message]
     this.soundBlocked = false; // the browser wants a gesture before sound
@@ -22,7 +21,6 @@ export class StageMedia {
     this.onSoundChange = () => {};
     this.local = new Set(); // our own preview: muted and mirrored
     this.frames = new Map(); // tile -> frames decoded at the last look
-    if (unmuteButton) unmuteButton.addEventListener('click', () => this.unmute());
     // A sender that stops sending (camera off, paused) leaves the last frame frozen:
     // notice it and show the person's picture instead.
     setInterval(() => this.watchFrames(), 1000);
@@ -113,6 +111,10 @@ export class StageMedia {
       tile.dataset.media = 'playing';
       this.sync();
     };
+    // The tile takes the picture's shape: a phone held upright sends a portrait one.
+    video.onresize = () => {
+      if (video.videoWidth) tile.dataset.orientation = video.videoHeight > video.videoWidth ? 'portrait' : 'landscape';
+    };
     if (local) {
       video.muted = true; // never hear yourself
       video.play().catch(() => {});
@@ -121,11 +123,11 @@ export class StageMedia {
     video.muted = this.isMuted();
     video.play().catch((error) => {
       if (error.name !== 'NotAllowedError') return;
-      // The browser wants a gesture before sound: play muted and offer to unmute.
+      // The browser wants a gesture before sound: play muted; the Mute control says
+      // Unmute (onSoundChange).
       this.soundBlocked = true;
       video.muted = true;
       video.play().catch(() => {});
-      if (this.unmuteButton) this.unmuteButton.hidden = false;
       this.onSoundChange();
     });
   }
@@ -154,7 +156,6 @@ export class StageMedia {
       video.muted = false;
       video.play().catch(() => {});
     }
-    if (this.unmuteButton) this.unmuteButton.hidden = true;
     this.onSoundChange();
   }
 }

@@ -216,6 +216,20 @@ export function renderCommon(root, state, { invite = null, remove = null } = {})
   renderAudience(bound(root, 'audience'), state, { invite, remove });
 }
 
+// The People tab: who is on stage, then the audience (a sample of it, as the strip).
+export function renderPeople(root, state) {
+  const row = (attendee) => {
+    const item = personRow(attendee, { size: 28 });
+    if (attendee.id === state.me.id) item.querySelector('.name').textContent += ' (you)';
+    return item;
+  };
+  bound(root, 'people-stage').replaceChildren(...state.stage.map(row));
+  const onStage = new Set(state.stage.map((a) => a.id));
+  const audience = state.audience.sample.filter((a) => !onStage.has(a.id));
+  bound(root, 'people-audience').replaceChildren(...audience.map(row));
+  bound(root, 'people-count').textContent = `(${state.audience.count})`;
+}
+
 export function renderConnection(root, status) {
   bound(root, 'connection').textContent = CONNECTION_TEXT[status] ?? '';
   root.dataset.connection = status;

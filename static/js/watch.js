@@ -7,12 +7,14 @@ import { makePublisher } from './sfu.js';
 import { StageMedia, StageReceiver } from './stage.js';
 import { applyEvent, applyReply, fromSnapshot, isRunning } from './state.js';
 import { Studio } from './studio.js';
+import { Tabs } from './tabs.js';
 import {
   bound,
   localizeTimes,
   readSetting,
   renderCommon,
   renderConnection,
+  renderPeople,
   sendCommand,
   showMediaProblem,
   writeSetting,
@@ -23,9 +25,11 @@ const waiting = document.getElementById('waiting-overlay');
 const paused = document.getElementById('paused-overlay');
 const endScreen = document.getElementById('end-screen');
 const speak = bound(root, 'speak');
-const part = (name) => speak.querySelector(`[data-speak="${name}"]`);
+// The request button is in the control bar, the boxes that follow it on the stage.
+const part = (name) => root.querySelector(`[data-speak="${name}"]`);
 const control = (name) => speak.querySelector(`[data-studio="${name}"]`);
-const stageMedia = new StageMedia(bound(root, 'stage'), { unmuteButton: bound(root, 'unmute') });
+const tabs = new Tabs(bound(root, 'tabs'));
+const stageMedia = new StageMedia(bound(root, 'stage'));
 const embedded = root.dataset.page === 'embed';
 let state = null;
 let receiver = null;
@@ -59,6 +63,9 @@ function render() {
   engagement.render(state);
   leadForm.render(state);
   widget?.render(state);
+  renderPeople(root, state);
+  tabs.track('questions', state.questions.length);
+  tabs.track('info', state.broadcast.cta_pushed_at ? 1 : 0);
 }
 
 function renderSpeak() {
@@ -66,7 +73,7 @@ function renderSpeak() {
   const speaking = onStage() && state.me.role === 'speaker';
   const pending = request?.state === 'pending';
   speak.hidden = !running() || state.me.role === 'host';
-  part('raise').hidden = speaking || Boolean(request);
+  part('raise').hidden = speak.hidden || speaking || Boolean(request);
   part('waiting').hidden = !(pending && !request.invited);
   part('invited').hidden = !(pending && request.invited);
   part('speaking').hidden = !speaking;

@@ -1,0 +1,88 @@
+// The side panel's tabs (WAI-ARIA tabs pattern): one panel shown at a time, arrow keys
+// move between tabs, and a tab that is not open carries a count of what it holds that
+// was not seen yet.
+
+export class Tabs {
+  constructor(list, { onChange = () => {} } = {}) {
+    this.list = list;
+    this.onChange = onChange;
+    this.tabs = [...list.querySelectorAll('[role="tab"]')];
+    this.seen = new Map(); // tab name -> the count seen while it was open
+    this.counts = new Map();
+    for (const tab of this.tabs) {
+      tab.addEventListener('click', () => this.select(tab.dataset.tab, { focus: false }));
+      tab.addEventListener('keydown', (event) => this.keydown(event, tab));
+    }
+    // Something inside a closed panel asks to be seen (the lead form the host asked for).
+    list.closest('.side-panel')?.addEventListener('primetime:reveal', (event) => {
+      const panel = event.target.closest('[role="tabpanel"]');
+      if (panel) this.select(panel.dataset.panel, { focus: false });
+    });
+    this.select(this.tabs.find((tab) => tab.getAttribute('aria-selected') === 'true')?.dataset.tab || this.tabs[0].dataset.tab, { focus: false });
+  }
+
+  get current() {
+    return this.tabs.find((tab) => tab.getAttribute('aria-selected') === 'true')?.dataset.tab;
+  }
+
+  panel(name) {
+    return document.getElementById(this.tab(name).getAttribute('aria-controls'));
+  }
+
+  tab(name) {
+    return this.tabs.find((tab) => tab.dataset.tab === name);
+  }
+
+  select(name, { focus = true } = {}) {
+    for (const tab of this.tabs) {
+      const selected = tab.dataset.tab === name;
+      tab.setAttribute('aria-selected', String(selected));
+      tab.tabIndex = selected ? 0 : -1;
+      this.panel(tab.dataset.tab).hidden = !selected;
+    }
+    if (this.counts.has(name)) this.seen.set(name, this.counts.get(name));
+    this.renderUnread(name);
+    if (focus) this.tab(name).focus();
+    this.onChange(name);
+  }
+
+  keydown(event, tab) {
+    const visible = this.tabs.filter((each) => !each.hidden);
+    const index = visible.indexOf(tab);
+    const next = {
+      ArrowRight: visible[(index + 1) % visible.length],
+      ArrowLeft: visible[(index - 1 + visible.length) % visible.length],
+      Home: visible[0],
+      End: visible[visible.length - 1],
+    }[event.key];
+    if (!next) return;
+    event.preventDefault();
+    this.select(next.dataset.tab);
+  }
+
+  // How many items the tab holds now: those beyond what was seen while it was open
+  // show as unread on it.
+  track(name, count) {
+    this.counts.set(name, count);
+    if (this.current === name || !this.seen.has(name)) this.seen.set(name, count);
+    this.renderUnread(name);
+  }
+
+  unread(name) {
+    return Math.max(0, (this.counts.get(name) ?? 0) - (this.seen.get(name) ?? 0));
+  }
+
+  renderUnread(name) {
+    if (!this.counts.has(name)) return;
+    const unread = this.current === name ? 0 : this.unread(name);
+    const badge = this.tab(name).querySelector('.tab-badge');
+    badge.hidden = unread === 0;
+    badge.querySelector('[aria-hidden]').textContent = String(unread);
+    badge.querySelector('.visually-hidden').textContent = unread ? `(${unread} new)` : '';
+  }
+}
+
+// Ask the side panel to show the tab that holds `element`.
+export function reveal(element) {
+  element.dispatchEvent(new CustomEvent('primetime:reveal', { bubbles: true }));
+}
