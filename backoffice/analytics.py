@@ -61,6 +61,26 @@ def viewers_chart(samples: list[tuple]) -> Chart | None:
     return Chart(points=points, area=area, y_ticks=y_ticks, x_ticks=x_ticks, samples=samples)
 
 
+SUMMARY_FIGURES = (
+    "peak_viewers",
+    "unique_viewers",
+    "average_watch_seconds",
+    "likes",
+    "rating_average",
+    "rating_count",
+    "questions_asked",
+)
+
+
+def session_summary(*, broadcast: Broadcast) -> dict:
+    """What the host console shows after the show: the audience, their watch time,
+    likes, rating, questions and leads."""
+    figures = participation.participation_figures(broadcast=broadcast, now=timezone.now())
+    return {key: figures[key] for key in SUMMARY_FIGURES} | {
+        "leads": leads_count(broadcast_id=broadcast.pk)
+    }
+
+
 def broadcast_analytics(*, broadcast: Broadcast) -> dict:
     """Everything the analytics page shows: the figures, leads and conversion, the chart."""
     now = timezone.now()

@@ -250,6 +250,10 @@ LIVE_COMMAND_BURST = 20
 # expires, or their call ends. Shorter than that is a reload or a network blip.
 SPEAK_REQUEST_GRACE_SECONDS = env_int("PRIMETIME_SPEAK_GRACE_SECONDS", 20, minimum=1)
 SPEAK_REQUEST_SWEEP_SECONDS = 5
+# A live broadcast whose hosts have all been gone this long (console closed, network
+# lost) pauses by itself; viewers are told "The host is reconnecting…" meanwhile.
+HOST_AWAY_PAUSE_SECONDS = env_int("PRIMETIME_HOST_AWAY_PAUSE_SECONDS", 60, minimum=1)
+HOST_AWAY_SWEEP_SECONDS = min(5, HOST_AWAY_PAUSE_SECONDS)
 # Viewers of every running broadcast are counted this often, for the analytics chart.
 VIEWER_SAMPLE_SECONDS = env_int("PRIMETIME_VIEWER_SAMPLE_SECONDS", 10, minimum=1)
 # Per attendee (all their pages, every process): (actions allowed, per seconds).

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from backoffice.urls import broadcast_urlpatterns as backoffice_urlpatterns
 from broadcasts.urls import urlpatterns as broadcast_urlpatterns
 from broadcasts.views import home
 from config.views import favicon, health
@@ -9,7 +10,12 @@ from leads.urls import broadcast_urlpatterns as lead_urlpatterns
 from participation.urls import broadcast_urlpatterns as audience_urlpatterns
 from participation.views import avatar
 
-broadcast_pages = [*broadcast_urlpatterns, *audience_urlpatterns, *lead_urlpatterns]
+broadcast_pages = [
+    *broadcast_urlpatterns,
+    *audience_urlpatterns,
+    *lead_urlpatterns,
+    *backoffice_urlpatterns,
+]
 
 urlpatterns = [
     path("", home, name="home"),

@@ -19,7 +19,12 @@ def register_live_work() -> None:
     """What the real-time layer does for the domain without knowing it: publish the
     coalesced counters, and the periodic jobs every server process runs."""
     from .realtime import counters, jobs
-    from .services import COUNTER_SPACING_SECONDS, counter_publish, viewers_sample
+    from .services import (
+        COUNTER_SPACING_SECONDS,
+        counter_publish,
+        hosts_away_pause,
+        viewers_sample,
+    )
     from .stage import speak_requests_sweep_absent
 
     # `audience` (who is watching, marked as pages come and go), `likes`, `rating`.
@@ -32,6 +37,13 @@ def register_live_work() -> None:
         lambda: speak_requests_sweep_absent(grace_seconds=settings.SPEAK_REQUEST_GRACE_SECONDS),
         every=lambda: settings.SPEAK_REQUEST_SWEEP_SECONDS,
         doing="sweep the requests of absent attendees",
+    )
+    # A broadcast whose hosts are all gone for a while pauses by itself.
+    jobs.register(
+        "host-away",
+        lambda: hosts_away_pause(away_seconds=settings.HOST_AWAY_PAUSE_SECONDS),
+        every=lambda: settings.HOST_AWAY_SWEEP_SECONDS,
+        doing="pause the broadcasts whose hosts are gone",
     )
     # The analytics chart's points: every process samples; one row per interval wins.
     jobs.register(

@@ -109,8 +109,9 @@ def _decides(name: str, service, *, moderators: bool) -> None:
         service(broadcast=context.broadcast, attendee_id=data["attendee"], by=context.by)
 
 
-# Who comes on stage is the hosts' call; moderators keep order.
-_decides("hand.approve", stage.hand_approve, moderators=False)
+# Moderators answer requests to speak (and keep order); inviting someone who did not
+# ask is the hosts' call.
+_decides("hand.approve", stage.hand_approve, moderators=True)
 _decides("stage.invite", stage.stage_invite, moderators=False)
 _decides("hand.decline", stage.hand_decline, moderators=True)
 _decides("stage.remove", stage.stage_remove, moderators=True)

@@ -5,17 +5,18 @@ import uuid
 from collections import Counter, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, DateTimeField, F, Value
+from django.db.models import Count, DateTimeField, F, Max, Value
 from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from broadcasts.media import media_backend
 from broadcasts.models import RUNNING_STATES, Audience, Broadcast, BroadcastState
 from broadcasts.selectors import AnyUser, broadcast_for_audience, user_is_host
+from broadcasts.services import broadcast_pause
 from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from core.names import display_name
 
@@ -300,14 +301,41 @@ def _visits_ended(attendee_ids: list[int], now) -> None:
 
 
 def _stage_presence_changed(attendee: Attendee, *, online: bool) -> None:
-    # A co-host is on stage while their console is open: their first page opening or
-    # their last one closing changes the stage for everyone. (Only hosts get here: the
-    # role is the one the connection was opened with, which its attendee had then.)
+    # A co-host is on stage while their console is open, and the main host is shown away
+    # while none of theirs is: their first page opening or their last one closing changes
+    # the stage for everyone. (Only hosts get here: the role is the one the connection
+    # was opened with, which its attendee had then.)
     current = Attendee.objects.select_related("broadcast").get(pk=attendee.pk)
-    if current.role != Role.HOST or current.user_id == current.broadcast.host_id:
+    if current.role != Role.HOST:
         return
     if current.connections == (1 if online else 0):
         publish_stage(current.broadcast)
+
+
+def hosts_away_pause(*, away_seconds: float, now=None) -> list[str]:
+    """Pause the live broadcasts whose hosts have all been gone for `away_seconds` (the
+    console closed, the network lost): viewers get the hold screen instead of a frozen
+    picture. A host who never opened a console is not "gone". The host resumes from the
+    console. Returns the slugs paused. Safe in several processes at once: the pause
+    runs under the broadcast's lock and a second one finds it paused already."""
+    now = now or timezone.now()
+    hosts = Attendee.objects.filter(broadcast__state=BroadcastState.LIVE, role=Role.HOST)
+    present = hosts.filter(connections__gt=0).values("broadcast_id")
+    gone = (
+        hosts.exclude(broadcast_id__in=present)
+        .filter(last_seen_at__isnull=False)
+        .values("broadcast_id")
+        .annotate(last=Max("last_seen_at"))
+        .filter(last__lte=now - timedelta(seconds=away_seconds))
+    )
+    paused = []
+    for broadcast in Broadcast.objects.filter(pk__in=gone.values("broadcast_id")):
+        try:
+            broadcast_pause(broadcast=broadcast, by=None)
+        except Conflict:
+            continue  # paused or ended meanwhile, by someone else
+        paused.append(broadcast.slug)
+    return paused
 
 
 # The least time between two publications of a counter of one broadcast, across all

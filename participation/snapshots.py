@@ -41,7 +41,7 @@ def stage_attendees(*, broadcast: Broadcast) -> list[dict]:
         on_stage,
         key=lambda a: (a.user_id != broadcast.host_id, a.role != Role.HOST, a.joined_at, a.pk),
     )
-    return [attendee_public(a) for a in ordered]
+    return [{**attendee_public(a), "away": a.connections == 0} for a in ordered]
 
 
 def raised_hands(*, broadcast: Broadcast) -> list[dict]:

@@ -86,12 +86,20 @@ def broadcast_state(
     }
 
 
+class OnStage(Attendee):
+    """Someone on stage: `away` while none of their pages is open (a host who closed
+    the console or lost the network), so viewers are told instead of seeing a frozen
+    picture."""
+
+    away: bool
+
+
 class StageChanged(TypedDict):
     type: Literal["stage.changed"]
-    stage: list[Attendee]
+    stage: list[OnStage]
 
 
-def stage_changed(*, stage: list[Attendee]) -> StageChanged:
+def stage_changed(*, stage: list[OnStage]) -> StageChanged:
     """Who is on stage now, whole (the snapshot's `stage`)."""
     return {"type": "stage.changed", "stage": stage}
 

@@ -27,7 +27,15 @@ function person(attendee, actions = []) {
     });
     return button;
   });
-  return personRow(attendee, { size: 24, extra: buttons });
+  // Someone on stage with no page open (a host who lost the network): say so.
+  const away = [];
+  if (attendee.away) {
+    const note = document.createElement('span');
+    note.className = 'dash-away';
+    note.textContent = 'away: reconnecting…';
+    away.push(note);
+  }
+  return personRow(attendee, { size: 24, extra: [...away, ...buttons] });
 }
 
 function duration(seconds) {
@@ -67,7 +75,9 @@ function render() {
     ...state.stage.map((a) => person(a, a.role === 'speaker' ? [['Remove from stage', 'stage.remove']] : [])),
   );
   bound(root, 'dash-stage').dataset.speakers = speakers.length;
-  bound(root, 'dash-hands').replaceChildren(...state.hands.map((a) => person(a, [['Decline', 'hand.decline']])));
+  bound(root, 'dash-hands').replaceChildren(
+    ...state.hands.map((a) => person(a, [['Approve', 'hand.approve'], ['Decline', 'hand.decline']])),
+  );
   bound(root, 'dash-hands-empty').hidden = state.hands.length > 0;
   const onStage = new Set(state.stage.map((a) => a.id));
   const watching = state.audience.sample.filter((a) => !onStage.has(a.id) && a.role !== 'host');

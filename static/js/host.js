@@ -1,3 +1,4 @@
+import { Alerts } from './alerts.js';
 import { Engagement } from './engage.js';
 import { LiveSocket } from './live.js';
 import { routeSignal } from './mesh.js';
@@ -5,6 +6,7 @@ import { makePublisher } from './sfu.js';
 import { StageMedia, StageReceiver } from './stage.js';
 import { applyEvent, fromSnapshot, isRunning } from './state.js';
 import { canShareScreen, Studio } from './studio.js';
+import { Tabs } from './tabs.js';
 import {
   bound,
   makeButton,
@@ -12,6 +14,7 @@ import {
   plural,
   renderCommon,
   renderConnection,
+  renderPeople,
   sendCommand,
   showMediaProblem,
 } from './ui.js';
@@ -28,6 +31,14 @@ let announced = false;
 let sendingTo = 0;
 let sfuState = ''; // on an SFU: connecting, connected or reconnecting
 let subscribers = null; // on an SFU: how many receive our stream, as Janus counts them
+// The title counts what waits: raised hands, and questions the host has not seen.
+const tabs = new Tabs(bound(root, 'tabs'), { onChange: () => renderWaiting() });
+const alerts = new Alerts(root.querySelector('[data-alerts="sound"]'));
+function renderWaiting() {
+  if (state) alerts.waiting(state.hands.length + tabs.unread('questions'));
+}
+const endDialog = document.getElementById('end-dialog');
+const summary = document.getElementById('end-summary');
 
 const HELP = {
   draft: 'Not announced yet. Check your camera and sound; going live opens the broadcast to the audience now.',
@@ -129,6 +140,7 @@ function renderHands() {
   });
   bound(root, 'hands').replaceChildren(...rows);
   bound(root, 'hands-count').textContent = rows.length ? `(${rows.length})` : '';
+  tabs.count('requests', rows.length, rows.length === 1 ? 'request waiting' : 'requests waiting');
   bound(root, 'hands-empty').hidden = rows.length > 0;
   root.querySelector('[data-action-all]').hidden = rows.length < 2;
 }
@@ -174,6 +186,11 @@ function render() {
     if (next) next.focus();
   }
   bound(root, 'state-help').textContent = HELP[current];
+  document.body.dataset.state = current;
+  renderPeople(root, state, { invite: running() ? invite : null, remove: current === 'ended' ? null : remove });
+  tabs.track('questions', state.questions.length);
+  renderWaiting();
+  if (current === 'ended') showSummary();
   bound(root, 'on-air').hidden = current !== 'live';
   renderReach();
   engagement.render(state);
@@ -216,13 +233,63 @@ function syncMedia({ reconnect = [] } = {}) {
   }
 }
 
+async function runAction(action) {
+  for (const each of buttons) each.disabled = true;
+  if (!(await sendCommand(socket, errorBox, action))) {
+    for (const each of buttons) each.disabled = false;
+  }
+}
+
 for (const button of buttons) {
-  button.addEventListener('click', async () => {
-    for (const each of buttons) each.disabled = true;
-    if (!(await sendCommand(socket, errorBox, button.dataset.action))) {
-      for (const each of buttons) each.disabled = false;
-    }
+  button.addEventListener('click', () => {
+    // Ending is final: it asks first.
+    if (button.dataset.confirm) endDialog.showModal();
+    else runAction(button.dataset.action);
   });
+}
+endDialog.querySelector('[data-confirm-yes]').addEventListener('click', () => {
+  endDialog.close();
+  runAction('broadcast.end');
+});
+endDialog.querySelector('[data-confirm-no]').addEventListener('click', () => endDialog.close());
+
+// After the show: the session in figures, from the server (leads included).
+let summaryShown = false;
+async function showSummary() {
+  if (summaryShown) return;
+  summaryShown = true;
+  let figures;
+  try {
+    const response = await fetch(summary.dataset.url, { credentials: 'same-origin' });
+    if (!response.ok) throw new Error(response.statusText);
+    figures = await response.json();
+  } catch {
+    summaryShown = false; // the next render tries again
+    return;
+  }
+  const watchTime = (seconds) => (seconds < 60 ? plural(seconds, 'second') : plural(Math.round(seconds / 60), 'minute'));
+  const rows = [
+    ['Peak viewers', String(figures.peak_viewers)],
+    ['Total viewers', String(figures.unique_viewers)],
+    ['Average watch time', watchTime(figures.average_watch_seconds)],
+    ['Likes', plural(figures.likes, 'like')],
+    ['Rating', figures.rating_count ? `${figures.rating_average.toFixed(1)} ★ from ${plural(figures.rating_count, 'rating')}` : 'No ratings'],
+    ['Questions', plural(figures.questions_asked, 'question')],
+    ['Leads', plural(figures.leads, 'lead')],
+  ];
+  bound(summary, 'summary').replaceChildren(...rows.map(([label, value]) => {
+    const row = document.createElement('div');
+    const term = document.createElement('dt');
+    term.textContent = label;
+    const detail = document.createElement('dd');
+    detail.textContent = value;
+    row.append(term, detail);
+    return row;
+  }));
+  const analytics = summary.querySelector('[data-bind="analytics"]');
+  analytics.hidden = !figures.analytics_url;
+  if (figures.analytics_url) analytics.href = figures.analytics_url;
+  summary.hidden = false;
 }
 
 root.querySelector('[data-action-all]').addEventListener('click', async () => {
@@ -264,7 +331,10 @@ const socket = new LiveSocket(root.dataset.livePath, {
       say(`${event.attendee.name} declined the invitation.`);
       return;
     }
+    const before = { hands: state.hands.length, questions: state.questions.length };
     if (applyEvent(state, event)) {
+      // Something new for the host: a hand went up, or a question came.
+      if (state.hands.length > before.hands || state.questions.length > before.questions) alerts.chime();
       render();
       if (event.type === 'broadcast.state' || event.type === 'stage.changed') syncMedia();
     }

@@ -9,6 +9,8 @@ const STATUS_TEXT = {
   retrying: 'Reconnecting video…',
   waiting: 'Waiting for video…',
   off: 'Camera off',
+  away: 'Reconnecting…',
+  hostAway: 'The host is reconnecting…',
 };
 
 export class StageMedia {
@@ -91,8 +93,12 @@ export class StageMedia {
       const [state, message] = this.states.get(id) || [];
       const status = tile.querySelector('.tile-status');
       const noVideo = stream && stream.getVideoTracks().length === 0;
-      tile.classList.toggle('no-video', Boolean(noVideo) || tile.dataset.media === 'stalled');
-      if (state === 'failed' || state === 'full' || state === 'error') {
+      const away = tile.dataset.away === 'true';
+      tile.classList.toggle('no-video', Boolean(noVideo) || away || tile.dataset.media === 'stalled');
+      if (away) {
+        // Gone, not "Camera off": their page closed or their network went.
+        status.textContent = tile.classList.contains('role-host') ? STATUS_TEXT.hostAway : STATUS_TEXT.away;
+      } else if (state === 'failed' || state === 'full' || state === 'error') {
         tile.dataset.media = 'failed';
         status.textContent = message;
       } else if (noVideo || tile.dataset.media === 'stalled') {

@@ -1,6 +1,6 @@
 // The side panel's tabs (WAI-ARIA tabs pattern): one panel shown at a time, arrow keys
 // move between tabs, and a tab that is not open carries a count of what it holds that
-// was not seen yet.
+// was not seen yet (or, with `count`, a number always shown, like raised hands waiting).
 
 export class Tabs {
   constructor(list, { onChange = () => {} } = {}) {
@@ -68,17 +68,25 @@ export class Tabs {
     this.renderUnread(name);
   }
 
+  // A number shown on the tab whether it is open or not.
+  count(name, count, description) {
+    this.setBadge(name, count, description);
+  }
+
   unread(name) {
     return Math.max(0, (this.counts.get(name) ?? 0) - (this.seen.get(name) ?? 0));
   }
 
   renderUnread(name) {
     if (!this.counts.has(name)) return;
-    const unread = this.current === name ? 0 : this.unread(name);
+    this.setBadge(name, this.current === name ? 0 : this.unread(name), 'new');
+  }
+
+  setBadge(name, count, description) {
     const badge = this.tab(name).querySelector('.tab-badge');
-    badge.hidden = unread === 0;
-    badge.querySelector('[aria-hidden]').textContent = String(unread);
-    badge.querySelector('.visually-hidden').textContent = unread ? `(${unread} new)` : '';
+    badge.hidden = count === 0;
+    badge.querySelector('[aria-hidden]').textContent = String(count);
+    badge.querySelector('.visually-hidden').textContent = count ? `(${count} ${description})` : '';
   }
 }
 

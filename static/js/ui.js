@@ -88,6 +88,25 @@ export function writeSetting(key, value) {
   }
 }
 
+// The host's buttons beside a person: Invite (on stage) and Remove (from the broadcast).
+function personActions(attendee, { hand = false, invite = null, remove = null }) {
+  const buttons = [];
+  if (invite && attendee.role === 'viewer' && !hand) {
+    const button = makeButton('Invite', { label: `Invite ${attendee.name} on stage` });
+    button.addEventListener('click', () => invite(attendee));
+    buttons.push(button);
+  }
+  if (remove && attendee.role !== 'host') {
+    const button = makeButton('Remove', {
+      label: `Remove ${attendee.name} from the broadcast`,
+      className: 'link small danger-link',
+    });
+    button.addEventListener('click', () => remove(attendee));
+    buttons.push(button);
+  }
+  return buttons;
+}
+
 function attendeeTile(attendee, { me = false, hand = false, invite = null, remove = null } = {}) {
   const item = document.createElement('li');
   item.className = `attendee role-${attendee.role}${me ? ' me' : ''}${hand ? ' hand-raised' : ''}`;
@@ -109,20 +128,7 @@ function attendeeTile(attendee, { me = false, hand = false, invite = null, remov
   const name = document.createElement('span');
   name.className = 'name';
   name.textContent = me ? `${attendee.name} (you)` : attendee.name;
-  item.append(picture, name);
-  if (invite && attendee.role === 'viewer' && !hand) {
-    const button = makeButton('Invite', { label: `Invite ${attendee.name} on stage` });
-    button.addEventListener('click', () => invite(attendee));
-    item.append(button);
-  }
-  if (remove && attendee.role !== 'host') {
-    const button = makeButton('Remove', {
-      label: `Remove ${attendee.name} from the broadcast`,
-      className: 'link small danger-link',
-    });
-    button.addEventListener('click', () => remove(attendee));
-    item.append(button);
-  }
+  item.append(picture, name, ...personActions(attendee, { hand, invite, remove }));
   return item;
 }
 
@@ -185,6 +191,8 @@ export function renderStage(list, state) {
     tile.classList.remove('role-host', 'role-speaker', 'role-viewer');
     tile.classList.add(`role-${attendee.role}`);
     tile.setAttribute('aria-label', attendee.name);
+    // No page of theirs is open (the host closed the console or lost the network).
+    tile.dataset.away = String(Boolean(attendee.away));
     tile.querySelector('.tile-avatar').src = attendee.avatar;
     tile.querySelector('.name').textContent = attendee.name;
     return tile;
@@ -216,11 +224,15 @@ export function renderCommon(root, state, { invite = null, remove = null } = {})
   renderAudience(bound(root, 'audience'), state, { invite, remove });
 }
 
-// The People tab: who is on stage, then the audience (a sample of it, as the strip).
-export function renderPeople(root, state) {
+// The People (Audience) tab: who is on stage, then the audience (a sample of it, as the
+// strip), with the host's Invite and Remove on the console.
+export function renderPeople(root, state, { invite = null, remove = null } = {}) {
+  const hands = new Set(state.hands.map((a) => a.id));
   const row = (attendee) => {
-    const item = personRow(attendee, { size: 28 });
-    if (attendee.id === state.me.id) item.querySelector('.name').textContent += ' (you)';
+    const mine = attendee.id === state.me.id;
+    const extra = mine ? [] : personActions(attendee, { hand: hands.has(attendee.id), invite, remove });
+    const item = personRow(attendee, { size: 28, extra });
+    if (mine) item.querySelector('.name').textContent += ' (you)';
     return item;
   };
   bound(root, 'people-stage').replaceChildren(...state.stage.map(row));

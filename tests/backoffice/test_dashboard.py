@@ -121,10 +121,14 @@ async def test_a_moderator_who_loses_the_permission_can_no_longer_move_anything(
     assert live_broadcast.state == "live"
 
 
-async def test_moderators_may_not_put_people_on_stage(live_broadcast, moderator, ann):
-    """Who comes on stage is the hosts' call: approve and invite are not dashboard moves."""
+async def test_moderators_approve_requests_but_do_not_invite(live_broadcast, moderator, ann, ben):
+    """A moderator answers a request to speak from the dashboard; inviting someone who
+    did not ask is the hosts' call, not a dashboard move."""
     await database_sync_to_async(stage.hand_raise)(attendee=ann)
     async with live_client(live_broadcast.slug, user=moderator, path_suffix="dashboard/") as board:
-        for command in ("hand.approve", "stage.invite"):
-            reply = await board.command(command, attendee=ann.pk)
-            assert (reply["code"], reply["message"]) == ("invalid", "Unknown command type.")
+        reply = await board.command("stage.invite", attendee=ben.pk)
+        assert (reply["code"], reply["message"]) == ("invalid", "Unknown command type.")
+        reply = await board.command("hand.approve", attendee=ann.pk)
+        assert reply["type"] == "ack", reply
+    approved = await database_sync_to_async(lambda: SpeakRequest.objects.get(attendee=ann))()
+    assert approved.state == "approved"

@@ -128,10 +128,18 @@ def expect_host_video(page: Page, host_name: str) -> None:
 
 
 def open_console(
-    new_page, server: str, username: str, slug: str, *, full_camera=False, **page_options
+    new_page,
+    server: str,
+    username: str,
+    slug: str,
+    *,
+    full_camera=False,
+    extra_script="",
+    **page_options,
 ) -> Page:
     console = new_page(
-        init_script=(FULL_CAMERA if full_camera else "") + INSTRUMENTS, **page_options
+        init_script=(FULL_CAMERA if full_camera else "") + INSTRUMENTS + extra_script,
+        **page_options,
     )
     sign_in(console, server, username, f"/b/{slug}/host/")
     # The preview runs before going live.
@@ -148,3 +156,9 @@ def expect_console_sending(console: Page, backend: str, viewers: int) -> None:
         expect(console.get_by_text(f"Sending video to {viewers} {word}.")).to_be_visible()
     else:
         expect(console.get_by_text("Sending one stream to the media server")).to_be_visible()
+
+
+def end_broadcast(console: Page) -> None:
+    """End broadcast asks first (it is final); the host confirms."""
+    console.get_by_role("button", name="End broadcast").click()
+    console.get_by_role("dialog").get_by_role("button", name="Yes, end the broadcast").click()

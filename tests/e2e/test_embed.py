@@ -133,6 +133,7 @@ def test_the_widget_on_another_website_plays_folds_and_stays_folded(shop_and_ser
     # Folded, it still says when something is for this viewer.
     badge = widget.locator("#fold-badge")
     expect(badge).to_be_hidden()
+    console.get_by_role("tab", name="Engagement").click()
     console.get_by_role("button", name="Show call-to-action to everyone").click()
     expect(badge).to_be_visible()
     expect(widget.get_by_role("button", name="Close")).to_be_hidden()

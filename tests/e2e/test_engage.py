@@ -28,6 +28,7 @@ def test_questions_likes_stars_and_mute_on_the_watch_page(server, new_page):
     )
     services.broadcast_start(broadcast=broadcast, by=host)
     console = open_console(new_page, server, "rita", "actions")
+    console.get_by_role("tab", name="Questions").click()
     ann = join_as_guest(new_page, server, "actions", "Ann")
     ben = join_as_guest(new_page, server, "actions", "Ben")
 
@@ -94,6 +95,7 @@ def test_questions_likes_stars_and_mute_on_the_watch_page(server, new_page):
     assert video.evaluate("v => v.muted") is False
 
     # The host pushes the call-to-action; a click on it is counted for Ben.
+    console.get_by_role("tab", name="Engagement").click()
     console.get_by_role("button", name="Show call-to-action to everyone").click()
     banner = ben.locator("[data-bind=cta-banner]")
     expect(banner).to_be_visible()
@@ -110,6 +112,10 @@ def test_questions_likes_stars_and_mute_on_the_watch_page(server, new_page):
     expect(ann.locator("[data-bind=likes]")).to_have_text("2 likes")
     ben.get_by_label("Your question").fill("Is the offer still on?")
     ben.get_by_role("button", name="Ask question").click()
+    # The console's Questions tab counts it as new until the host opens it.
+    questions_tab = console.get_by_role("tab", name="Questions")
+    expect(questions_tab).to_have_accessible_name("Questions (1 new)")
+    questions_tab.click()
     expect(question_item(console, "Is the offer still on?")).to_be_visible()
 
 
@@ -120,6 +126,7 @@ def test_moderated_questions_wait_and_the_host_invites_an_asker_on_stage(server,
     )
     services.broadcast_start(broadcast=broadcast, by=host)
     console = open_console(new_page, server, "mo", "moderated")
+    console.get_by_role("tab", name="Questions").click()
     cleo = join_as_guest(new_page, server, "moderated", "Cleo")
     dan = join_as_guest(new_page, server, "moderated", "Dan")
 

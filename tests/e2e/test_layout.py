@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from broadcasts import services
-from tests.e2e.helpers import join_as_guest, open_console
+from tests.e2e.helpers import end_broadcast, join_as_guest, open_console, sign_in, wait_for
 from tests.factories import BroadcastFactory, UserFactory
 from tests.servers import ARTIFACTS
 
@@ -109,3 +109,89 @@ def test_a_new_question_shows_as_unread_on_its_tab_until_it_is_opened(server, ne
     expect(questions_tab).to_be_focused()
     expect(questions_tab).to_have_accessible_name("Questions")
     expect(reader.get_by_role("tabpanel", name="Questions")).to_contain_text("Is there a replay?")
+
+
+# Counts the host's chimes: every oscillator the page starts.
+COUNT_CHIMES = """
+(() => {
+  window.__chimes = 0;
+  const Native = window.AudioContext;
+  if (!Native) return;
+  window.AudioContext = class extends Native {
+    createOscillator() { window.__chimes += 1; return super.createOscillator(); }
+  };
+})();
+"""
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_studio_alerts_the_host_and_keeps_its_controls_on_screen(server, new_page, size):
+    viewport = SIZES[size]
+    host = UserFactory(username="stu", first_name="Stu", last_name="Dio")
+    broadcast = BroadcastFactory(host=host, slug="studio", title="Studio")
+    services.broadcast_start(broadcast=broadcast, by=host)
+    console = new_page(viewport=viewport, init_script=COUNT_CHIMES)
+    sign_in(console, server, "stu", "/b/studio/host/")
+    expect(console.locator("[data-bind=stage] .stage-tile.mirrored")).to_have_attribute(
+        "data-media", "playing"
+    )
+    for name in ("Microphone", "Pause", "End broadcast"):
+        expect_on_screen(console, console.get_by_role("button", name=name, exact=True), name)
+    assert console.evaluate(NO_SIDEWAYS_SCROLL), "the console scrolls sideways"
+    # The host clicks once in the page (the browser allows sound after that).
+    console.get_by_role("tab", name="Requests").click()
+
+    viewer = join_as_guest(new_page, server, "studio", LONG_NAME)
+    viewer.get_by_role("button", name="Request to speak").click()
+    requests_tab = console.get_by_role("tab", name="Requests")
+    expect(requests_tab).to_have_accessible_name("Requests (1 request waiting)")
+    expect(console).to_have_title("(1) Host · Studio · PrimeTime")
+    wait_for(lambda: console.evaluate("window.__chimes") == 1)
+    approve = console.get_by_role("button", name="Approve")
+    expect_on_screen(console, approve, "Approve")
+    assert console.evaluate(NO_SIDEWAYS_SCROLL), "a long name makes the console scroll sideways"
+    console.screenshot(path=ARTIFACTS / f"layout-studio-request-{size}.png")
+
+    # With sound alerts off, a question raises the badge and the title, silently.
+    sound = console.get_by_role("button", name="Sound alerts")
+    sound.click()
+    expect(sound).to_have_attribute("aria-pressed", "false")
+    viewer.get_by_label("Your question").fill("Can you show the back?")
+    viewer.get_by_role("button", name="Ask question").click()
+    expect(console.get_by_role("tab", name="Questions")).to_have_accessible_name(
+        "Questions (1 new)"
+    )
+    expect(console).to_have_title("(2) Host · Studio · PrimeTime")
+    console.wait_for_timeout(500)  # a chime would have come with the badge
+    assert console.evaluate("window.__chimes") == 1
+
+    approve.click()
+    expect(viewer.get_by_role("button", name="End call")).to_be_visible()
+    expect(console).to_have_title("(1) Host · Studio · PrimeTime")
+    console.get_by_role("tab", name="Questions").click()
+    expect(console).to_have_title("Host · Studio · PrimeTime")
+
+
+def test_after_the_show_the_console_sums_it_up(server, new_page):
+    host = UserFactory(username="sum", first_name="Sum", last_name="Host")
+    broadcast = BroadcastFactory(host=host, slug="summary", title="Summary")
+    services.broadcast_start(broadcast=broadcast, by=host)
+    console = open_console(new_page, server, "sum", "summary")
+    viewer = join_as_guest(new_page, server, "summary", "Ada")
+    viewer.get_by_role("button", name="Like").click()
+    viewer.get_by_role("button", name="Rate 4 stars").click()
+    viewer.get_by_label("Your question").fill("Will there be a replay?")
+    viewer.get_by_role("button", name="Ask question").click()
+    expect(console.get_by_role("tab", name="Questions")).to_have_accessible_name(
+        "Questions (1 new)"
+    )
+    end_broadcast(console)
+    figures = console.get_by_role("region", name="The broadcast has ended: how it went")
+    expect(figures).to_be_visible()
+    expect(figures).to_contain_text("1 like")
+    expect(figures).to_contain_text("4.0 ★ from 1 rating")
+    expect(figures).to_contain_text("1 question")
+    expect(figures).to_contain_text("0 leads")
+    # The host is not staff: the admin's analytics are not offered.
+    expect(figures.get_by_role("link", name="Analytics")).to_be_hidden()
+    console.screenshot(path=ARTIFACTS / "layout-studio-summary.png")

@@ -9,7 +9,7 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from broadcasts import services
-from tests.e2e.helpers import join_as_guest, open_console, sign_in
+from tests.e2e.helpers import end_broadcast, join_as_guest, open_console, sign_in
 from tests.factories import BroadcastFactory, UserFactory, in_group, ops_user
 from tests.servers import running_server, running_worker
 
@@ -35,6 +35,7 @@ def test_a_viewer_leaves_details_and_ops_download_them(server_and_worker, new_pa
     vera = join_as_guest(new_page, server, "leads", "Vera Viewer")
 
     # The host asks; the form opens on the viewer's page. She answers later.
+    console.get_by_role("tab", name="Engagement").click()
     console.get_by_role("button", name="Ask viewers for their details").click()
     card = vera.locator("#lead-card")
     expect(card).to_be_visible()
@@ -42,7 +43,7 @@ def test_a_viewer_leaves_details_and_ops_download_them(server_and_worker, new_pa
     expect(card).to_be_hidden()
 
     # The end screen offers it again.
-    console.get_by_role("button", name="End broadcast").click()
+    end_broadcast(console)
     expect(vera.get_by_role("heading", name="This broadcast has ended")).to_be_visible()
     expect(card).to_be_visible()
     expect(card.get_by_label("Your name")).to_have_value("Vera Viewer")

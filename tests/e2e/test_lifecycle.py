@@ -7,7 +7,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from broadcasts import services
-from tests.e2e.helpers import sign_in
+from tests.e2e.helpers import end_broadcast, sign_in
 from tests.factories import BroadcastFactory, UserFactory
 
 
@@ -59,7 +59,15 @@ def test_host_goes_live_pauses_resumes_and_ends_while_a_guest_watches(server, ne
     expect(viewer.locator("[data-bind=state-badge]")).to_have_text("Live")
     expect(viewer.locator("#paused-overlay")).to_be_hidden()
 
+    # Ending is final, so the console asks first; keeping on changes nothing.
     console.get_by_role("button", name="End broadcast").click()
+    dialog = console.get_by_role("dialog", name="End the broadcast for everyone?")
+    expect(dialog).to_contain_text("This is final")
+    expect(dialog.get_by_role("button", name="Keep broadcasting")).to_be_focused()
+    dialog.get_by_role("button", name="Keep broadcasting").click()
+    expect(dialog).to_be_hidden()
+    expect(viewer.locator("[data-bind=state-badge]")).to_have_text("Live")
+    end_broadcast(console)
     end_screen = viewer.get_by_role("region", name="This broadcast has ended")
     expect(end_screen).to_be_visible()
     expect(end_screen.get_by_role("link", name="Get the offer")).to_have_attribute(

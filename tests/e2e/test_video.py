@@ -10,6 +10,7 @@ from tests.e2e.helpers import (
     ALL_TRACKS_ENDED,
     INSTRUMENTS,
     OPEN_PEERS,
+    end_broadcast,
     expect_console_sending,
     expect_host_video,
     join_as_guest,
@@ -63,7 +64,7 @@ def test_viewers_receive_the_host_live_through_pause_resume_and_end(
     viewers[0].reload()
     expect_host_video(viewers[0], "Vera Host")
 
-    console.get_by_role("button", name="End broadcast").click()
+    end_broadcast(console)
     for page in [*viewers, console]:
         wait_for(lambda page=page: page.evaluate(OPEN_PEERS) == 0)
     # The host's camera and microphone are released.
@@ -234,13 +235,22 @@ def test_video_that_cannot_be_reached_is_retried_then_explained(start_media_serv
     broadcast = BroadcastFactory(host=host, slug="away", title="Away")
     services.broadcast_start(broadcast=broadcast, by=host)
     server = start_media_server(PRIMETIME_MEDIA_OFFER_TIMEOUT_MS="1000")
-    # Live, but the host's console has closed: no offer ever comes.
-    open_console(new_page, server, "gone", "away").close()
+    # Live, the host's console open, but its browser never makes an offer: the host is
+    # there (not "reconnecting"), their video cannot be reached.
+    stuck = open_console(
+        new_page,
+        server,
+        "gone",
+        "away",
+        extra_script="RTCPeerConnection.prototype.createOffer = () => new Promise(() => {});",
+    )
     viewer = join_as_guest(new_page, server, "away", "Waiting Viewer")
     tile = viewer.get_by_role("img", name="Gone Host")
     expect(tile).to_contain_text("Reconnecting video")
     expect(tile).to_contain_text("We could not connect to the video", timeout=40_000)
     expect(tile).to_have_attribute("data-media", "failed")
-    # When the host's console opens, video comes without a click.
+    expect(tile).not_to_contain_text("The host is reconnecting")
+    # When a working console opens, video comes without a click.
     open_console(new_page, server, "gone", "away")
+    stuck.close()
     expect(tile).to_have_attribute("data-media", "playing", timeout=20_000)

@@ -211,7 +211,7 @@ def test_the_domain_registers_its_counters_and_periodic_jobs():
     from participation.realtime import counters, jobs
     from participation.services import counter_publish
 
-    assert [job.name for job in jobs.registered()] == ["sweep", "samples"]
+    assert [job.name for job in jobs.registered()] == ["sweep", "host-away", "samples"]
     for kind in ("audience", "likes", "rating"):
         assert counters.publisher(kind) is counter_publish
     with pytest.raises(LookupError):
