@@ -15,7 +15,7 @@ from django.utils.html import format_html, format_html_join
 
 from broadcasts import services
 from broadcasts.models import Broadcast, BroadcastTransition
-from broadcasts.selectors import user_can_run
+from broadcasts.selectors import embed_origins, user_can_run
 from core.admin import service_action
 from core.errors import DomainError
 from leads.capture import leads_count_subquery
@@ -266,6 +266,8 @@ class BroadcastAdmin(admin.ModelAdmin):
             context["embed_snippet"] = (
                 f'<script src="{loader}" data-broadcast="{obj.slug}" async></script>'
             )
+            context["embed_origins"] = embed_origins()
+            context["embed_sites_url"] = reverse("admin:broadcasts_embedsite_changelist")
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def save_model(self, request, obj: Broadcast, form, change: bool) -> None:

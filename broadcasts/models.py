@@ -5,6 +5,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from core.origins import validate_origin
+
 
 class BroadcastState(models.TextChoices):
     DRAFT = "draft", "Draft"
@@ -168,3 +170,25 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} by {self.actor or 'the system'}"
+
+
+class EmbedSite(models.Model):
+    """A website that may show the widget (any broadcast's), added by staff in the admin;
+    PRIMETIME_EMBED_ORIGINS adds to these. Read at every widget load: a site added or
+    removed takes effect at once."""
+
+    origin = models.CharField(
+        max_length=200,
+        unique=True,
+        validators=[validate_origin],
+        help_text="The website's origin: https://shop.example.com (with a port if it has one).",
+    )
+    name = models.CharField(max_length=120, blank=True, help_text="For you: whose site it is.")
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "embed site"
+        ordering = ["origin"]
+
+    def __str__(self) -> str:
+        return self.origin

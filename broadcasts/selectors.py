@@ -4,15 +4,17 @@ import copy
 import threading
 import time
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import F, Q, QuerySet
 from django.db.models.signals import post_delete, post_save
 
 from core.errors import Forbidden, NotFound
 from core.names import display_name
+from core.origins import normalize_origin
 
 from .lifecycle import live_actions
-from .models import RUNNING_STATES, Audience, Broadcast, BroadcastState
+from .models import RUNNING_STATES, Audience, Broadcast, BroadcastState, EmbedSite
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -181,3 +183,16 @@ def broadcast_public_data(*, broadcast: Broadcast) -> dict:
         },
         "questions_premoderated": broadcast.questions_premoderated,
     }
+
+
+def embed_origins() -> list[str]:
+    """The websites that may show the widget: those staff added in the admin, then
+    PRIMETIME_EMBED_ORIGINS ("*": any). Read from the database each time, so a site
+    added or removed takes effect at the next widget load."""
+    added = list(EmbedSite.objects.values_list("origin", flat=True))
+    return added + [o for o in settings.EMBED_ALLOWED_ORIGINS if o not in added]
+
+
+def origin_may_embed(origin: str) -> bool:
+    allowed = embed_origins()
+    return "*" in allowed or normalize_origin(origin) in allowed

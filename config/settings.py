@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from core.origins import ORIGIN_PATTERN
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -381,10 +383,11 @@ POST_SESSION_EXPORT_DELAY_SECONDS = env_int("PRIMETIME_POST_SESSION_EXPORT_DELAY
 
 # The guest cookie identifies a guest attendee across broadcasts (signed, not secret).
 # Origins of the websites allowed to show the widget in an iframe (CSP frame-ancestors),
-# e.g. "https://shop.example.com". Empty: PrimeTime's own pages only.
+# e.g. "https://shop.example.com", besides the Embed sites staff add in the admin.
+# Empty, and no site in the admin: PrimeTime's own pages only.
 EMBED_ALLOWED_ORIGINS = env_list("PRIMETIME_EMBED_ORIGINS", [])
 for _origin in EMBED_ALLOWED_ORIGINS:
-    if _origin != "*" and not re.fullmatch(r"https?://[^/\s;,]+", _origin):
+    if _origin != "*" and not ORIGIN_PATTERN.fullmatch(_origin):
         raise ImproperlyConfigured(
             f"PRIMETIME_EMBED_ORIGINS: {_origin!r} is not an origin like https://shop.example.com"
         )

@@ -1,19 +1,24 @@
 """The audience's pages of a broadcast: the watch page (and its guest name form), the
 host console, the embeddable widget and the call-to-action link; and the avatars."""
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.html import escape
 from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
 from broadcasts.models import Broadcast
-from broadcasts.selectors import broadcast_announced, broadcast_for_audience, user_is_host
-from core.errors import Forbidden
+from broadcasts.selectors import (
+    broadcast_announced,
+    broadcast_for_audience,
+    embed_origins,
+    origin_may_embed,
+    user_is_host,
+)
+from core.errors import Forbidden, NotFound
 from core.http import domain_errors, forbidden_page
 
 from . import reactions, services
@@ -118,8 +123,8 @@ def embed(request: HttpRequest, slug: str) -> HttpResponse:
     """The widget, in an iframe on another website (DESIGN section 2: `/b/<slug>/embed/`).
 
     Guests get a token the widget keeps in its own storage and hands to the socket; a
-    third-party iframe cannot rely on cookies. Only the origins in the settings may
-    frame it.
+    third-party iframe cannot rely on cookies. Only the embed sites (the admin's, and
+    PRIMETIME_EMBED_ORIGINS) may frame it.
     """
     try:
         broadcast = broadcast_for_audience(slug=slug, user=request.user, for_page=True)
@@ -141,8 +146,28 @@ def embed(request: HttpRequest, slug: str) -> HttpResponse:
             "new_guest_token": guest_cookie_value(new_guest_key()),
         },
     )
-    ancestors = " ".join(["'self'", *settings.EMBED_ALLOWED_ORIGINS])
+    ancestors = " ".join(["'self'", *embed_origins()])
     response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+def embed_allowed(request: HttpRequest, slug: str) -> JsonResponse:
+    """For embed.js on a website: may this website (the request's Origin) show the
+    broadcast's widget? Lets the loader say why in the console instead of mounting a
+    frame the browser refuses. Any website may ask (CORS); it learns only its own
+    answer."""
+    try:
+        broadcast_announced(slug=slug, user=request.user, for_page=True)
+    except NotFound as error:
+        response = JsonResponse({"detail": error.message}, status=404)
+    else:
+        origin = request.headers.get("Origin", "")
+        # No Origin: a same-origin request (PrimeTime's own pages), always allowed.
+        allowed = not origin or origin_may_embed(origin)
+        response = JsonResponse({"allowed": allowed, "origin": origin or None})
+    response["Access-Control-Allow-Origin"] = "*"
     response["Cache-Control"] = "no-store"
     return response
 

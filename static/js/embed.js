@@ -82,6 +82,36 @@
   function mount() {
     document.body.appendChild(frame);
   }
-  if (document.body) mount();
-  else document.addEventListener('DOMContentLoaded', mount);
+  function mountWhenReady() {
+    if (document.body) mount();
+    else document.addEventListener('DOMContentLoaded', mount);
+  }
+  // Ask first whether this website may show the widget: the browser would refuse the
+  // frame without a word of why.
+  var check = origin + '/b/' + encodeURIComponent(slug) + '/embed/allowed/';
+  if (!window.fetch) {
+    mountWhenReady();
+    return;
+  }
+  window.fetch(check, { credentials: 'omit' })
+    .then(function (response) {
+      return response.json().then(function (answer) {
+        return { status: response.status, answer: answer };
+      });
+    })
+    .then(function (result) {
+      if (result.status === 404) {
+        console.error('PrimeTime: there is no broadcast "' + slug + '" at ' + origin + '.');
+      } else if (result.answer.allowed === false) {
+        console.error('PrimeTime: this website (' + location.origin + ') may not show the ' +
+          'widget of "' + slug + '". Add ' + location.origin + ' under Embed sites in ' +
+          'PrimeTime\'s admin (or to PRIMETIME_EMBED_ORIGINS).');
+      } else {
+        mountWhenReady();
+      }
+    })
+    .catch(function () {
+      // PrimeTime cannot be asked (offline, an error page): mount anyway.
+      mountWhenReady();
+    });
 })();

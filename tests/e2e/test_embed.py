@@ -3,6 +3,7 @@
 import contextlib
 import http.server
 import threading
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -184,3 +185,41 @@ def test_the_widget_fills_a_phone_screen(shop_and_server, new_page):
     expect(widget.get_by_role("button", name="Open live broadcast")).to_be_visible()
     box = phone.locator("iframe[data-primetime-widget]").bounding_box()
     assert box["width"] < 390 and box["height"] < 200
+
+
+def said(page, messages: list[str], text: str, timeout: float = 15) -> None:
+    """Wait until the page's console says `text` (Playwright delivers console messages
+    while it waits on the page, not during a plain sleep)."""
+    deadline = time.monotonic() + timeout
+    while not any(text in message for message in messages):
+        assert time.monotonic() < deadline, f"the console never said {text!r}: {messages}"
+        page.wait_for_timeout(100)
+
+
+def test_a_website_not_yet_allowed_is_told_why_and_then_let_in(server, new_page):
+    """Embed sites are set in the admin with immediate effect; until then the loader
+    says in the console why there is no widget."""
+    from broadcasts.models import EmbedSite
+
+    host = UserFactory(username="ola", first_name="Ola", last_name="Host")
+    broadcast = BroadcastFactory(host=host, slug="launch", title="Launch")
+    snippet = f'<script src="{server}/static/js/embed.js" data-broadcast="launch" async></script>'
+    with shop_site(snippet, port=free_port()) as shop:
+        page = new_page()
+        errors = []
+        page.on("console", lambda message: errors.append(message.text))
+        page.goto(shop)
+        # A draft is no broadcast at all to the public.
+        said(page, errors, 'there is no broadcast "launch"')
+
+        services.broadcast_start(broadcast=broadcast, by=host)
+        # Pages read a broadcast at most a second old (PAGE_READ_SECONDS).
+        page.wait_for_timeout(1100)
+        page.reload()
+        said(page, errors, f"Add {shop} under Embed sites")
+        expect(page.locator("iframe[data-primetime-widget]")).to_have_count(0)
+
+        EmbedSite.objects.create(origin=shop, name="ACME")
+        page.reload()
+        widget = page.frame_locator("iframe[data-primetime-widget]")
+        expect(widget.get_by_role("button", name="Close")).to_be_visible()
