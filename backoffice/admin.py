@@ -119,6 +119,13 @@ class BroadcastAdmin(admin.ModelAdmin):
                 "description": "A draft with a start time is scheduled when you save it.",
             },
         ),
+        (
+            "Branding",
+            {
+                "fields": ["brand_logo_url", "brand_accent", "brand_cover_url"],
+                "description": "Shown on the landing page, the watch page and the widget.",
+            },
+        ),
         ("Call-to-action", {"fields": ["cta_headline", "cta_label", "cta_url"]}),
         ("Stage and questions", {"fields": ["stage_size", "questions_premoderated"]}),
         ("Audience reactions", {"fields": ["engagement", "rating_distribution"]}),

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.urls import reverse
 
@@ -51,6 +51,28 @@ class Broadcast(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         help_text="Required when the audience is the members of one group.",
+    )
+
+    # Branding, on the landing page, the watch page and the widget. Images are addresses
+    # (your website or CDN): PrimeTime stores no uploads.
+    brand_logo_url = models.URLField(
+        "logo URL", blank=True, help_text="A small logo (SVG or PNG), shown beside the title."
+    )
+    brand_accent = models.CharField(
+        "accent colour",
+        max_length=7,
+        blank=True,
+        validators=[
+            RegexValidator(
+                r"^#[0-9a-fA-F]{6}$", "Give the colour as #rrggbb, like #5b3df5.", "invalid_colour"
+            )
+        ],
+        help_text="Buttons and highlights, as #rrggbb. Empty: PrimeTime's own.",
+    )
+    brand_cover_url = models.URLField(
+        "cover image URL",
+        blank=True,
+        help_text="A wide picture for the landing page and the screen before the start.",
     )
 
     cta_headline = models.CharField("call-to-action headline", max_length=200, blank=True)
@@ -129,6 +151,21 @@ class Broadcast(models.Model):
     @property
     def has_cta(self) -> bool:
         return bool(self.cta_label and self.cta_url)
+
+    @property
+    def brand_style(self) -> str:
+        """The accent colour as the pages' CSS variables, with a text colour that reads on
+        it (dark on a light accent, white on a dark one); empty without branding."""
+        if not self.brand_accent:
+            return ""
+        red, green, blue = (int(self.brand_accent[i : i + 2], 16) / 255 for i in (1, 3, 5))
+        # Relative luminance (WCAG 2), then whichever of black and white contrasts more.
+        linear = [
+            c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in (red, green, blue)
+        ]
+        luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+        ink = "#111111" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#ffffff"
+        return f"--accent: {self.brand_accent.lower()}; --accent-ink: {ink};"
 
 
 class BroadcastTransition(models.Model):

@@ -4,7 +4,7 @@ from django.dispatch import receiver
 
 from broadcasts.signals import ending, went_live
 
-from .services import attendee_for_user
+from .services import attendee_for_user, viewers_sample_at_end
 from .stage import stage_clear_for_end
 
 
@@ -12,6 +12,11 @@ from .stage import stage_clear_for_end
 def put_the_host_on_stage(sender, broadcast, **kwargs) -> None:
     # The host is on stage from the first second, console open or not yet.
     attendee_for_user(broadcast=broadcast, user=broadcast.host)
+
+
+@receiver(ending, dispatch_uid="participation.last_sample")
+def sample_the_last_moment(sender, broadcast, **kwargs) -> None:
+    viewers_sample_at_end(broadcast=broadcast)
 
 
 @receiver(ending, dispatch_uid="participation.clear_stage")

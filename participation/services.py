@@ -431,3 +431,13 @@ def viewers_sample(*, now=None) -> None:
         for broadcast_id in running
     ]
     ViewerSample.objects.bulk_create(samples, ignore_conflicts=True)
+
+
+def viewers_sample_at_end(*, broadcast: Broadcast) -> None:
+    """The session's last moment, counted: a short session may end between two samples
+    (its peak would read 0), and the chart ends where the session did."""
+    viewers = watching(broadcast_id=broadcast.pk).count()
+    ViewerSample.objects.bulk_create(
+        [ViewerSample(broadcast_id=broadcast.pk, at=timezone.now(), viewers=viewers)],
+        ignore_conflicts=True,
+    )

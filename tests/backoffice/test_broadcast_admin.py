@@ -371,3 +371,33 @@ def test_admin_add_form_renders_without_deprecation_warnings(client, superuser):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RemovedInDjango60Warning)
         assert client.get(ADD).status_code == 200
+
+
+# --- Branding -------------------------------------------------------------------------
+
+
+def test_branding_is_set_in_the_admin(client, staff, host):
+    client.force_login(staff)
+    branding = {
+        "brand_logo_url": "https://cdn.example.com/logo.svg",
+        "brand_accent": "#0A7C66",
+        "brand_cover_url": "https://cdn.example.com/cover.jpg",
+    }
+    response = client.post(ADD, _form_data(host, **branding))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    broadcast = Broadcast.objects.get(slug="summer-sale")
+    assert (broadcast.brand_logo_url, broadcast.brand_accent, broadcast.brand_cover_url) == (
+        "https://cdn.example.com/logo.svg",
+        "#0A7C66",
+        "https://cdn.example.com/cover.jpg",
+    )
+
+
+@pytest.mark.parametrize("colour", ["green", "#12345", "#12345g", "0a7c66"])
+def test_an_accent_that_is_not_a_colour_is_refused(client, staff, host, colour):
+    client.force_login(staff)
+    response = client.post(ADD, _form_data(host, brand_accent=colour))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    assert errors["brand_accent"] == ["Give the colour as #rrggbb, like #5b3df5."]
+    assert not Broadcast.objects.filter(slug="summer-sale").exists()

@@ -5,7 +5,7 @@ import pytest
 
 from broadcasts import services as lifecycle
 from leads.capture import lead_capture
-from participation import questions, reactions
+from participation import questions, reactions, services
 from tests.factories import in_group
 
 pytestmark = pytest.mark.django_db
@@ -38,6 +38,16 @@ def test_the_host_gets_the_sessions_figures_after_the_end(client, live_broadcast
     assert {"peak_viewers", "unique_viewers", "average_watch_seconds"} <= figures.keys()
     # The host is not staff: the admin's analytics page is not theirs to open.
     assert figures["analytics_url"] is None
+
+
+def test_a_short_session_ending_between_samples_still_has_its_peak(
+    client, live_broadcast, host, ann
+):
+    services.attendee_connected(attendee=ann)
+    lifecycle.broadcast_end(broadcast=live_broadcast, by=host)
+    client.force_login(host)
+    figures = client.get(summary_url(live_broadcast)).json()
+    assert figures["peak_viewers"] == 1
 
 
 def test_moderators_who_may_view_broadcasts_get_the_analytics_link(
