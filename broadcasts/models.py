@@ -165,7 +165,10 @@ class Broadcast(models.Model):
         ]
         luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
         ink = "#111111" if (luminance + 0.05) / 0.05 > 1.05 / (luminance + 0.05) else "#ffffff"
-        return f"--accent: {self.brand_accent.lower()}; --accent-ink: {ink};"
+        accent = self.brand_accent.lower()
+        # As text on white it must reach 4.5:1 (WCAG AA), or links keep PrimeTime's colour.
+        text = accent if 1.05 / (luminance + 0.05) >= 4.5 else "#5b3df5"
+        return f"--accent: {accent}; --accent-ink: {ink}; --accent-text: {text};"
 
 
 class BroadcastTransition(models.Model):

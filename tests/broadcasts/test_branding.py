@@ -27,17 +27,20 @@ def branded(host):
 
 
 @pytest.mark.parametrize(
-    "accent, ink",
+    "accent, ink, text",
     [
-        ("#0A7C66", "#ffffff"),
-        ("#5b3df5", "#ffffff"),
-        ("#ffd166", "#111111"),
-        ("#ffffff", "#111111"),
+        ("#0A7C66", "#ffffff", "#0a7c66"),
+        ("#5b3df5", "#ffffff", "#5b3df5"),
+        # Too light to read as text on white: links keep PrimeTime's colour.
+        ("#ffd166", "#111111", "#5b3df5"),
+        ("#ffffff", "#111111", "#5b3df5"),
     ],
 )
-def test_the_accent_comes_with_a_text_colour_that_reads_on_it(accent, ink):
+def test_the_accent_comes_with_colours_that_read(accent, ink, text):
     broadcast = BroadcastFactory.build(brand_accent=accent)
-    assert broadcast.brand_style == f"--accent: {accent.lower()}; --accent-ink: {ink};"
+    assert broadcast.brand_style == (
+        f"--accent: {accent.lower()}; --accent-ink: {ink}; --accent-text: {text};"
+    )
 
 
 def test_no_accent_no_style():
@@ -47,7 +50,7 @@ def test_no_accent_no_style():
 @pytest.mark.parametrize("path", ["/b/branded/", "/b/branded/embed/"])
 def test_the_landing_page_and_the_widget_carry_the_branding(client, branded, path):
     page = client.get(path).content.decode()
-    assert 'style="--accent: #0a7c66; --accent-ink: #ffffff;"' in page
+    assert 'style="--accent: #0a7c66; --accent-ink: #ffffff; --accent-text: #0a7c66;"' in page
     assert f'src="{LOGO}"' in page
     assert f'src="{COVER}"' in page
 
@@ -55,7 +58,7 @@ def test_the_landing_page_and_the_widget_carry_the_branding(client, branded, pat
 def test_the_watch_page_carries_the_branding(client, branded):
     client.post("/b/branded/watch/", {"display_name": "Ann"})
     page = client.get("/b/branded/watch/").content.decode()
-    assert 'style="--accent: #0a7c66; --accent-ink: #ffffff;"' in page
+    assert 'style="--accent: #0a7c66; --accent-ink: #ffffff; --accent-text: #0a7c66;"' in page
     assert f'src="{LOGO}"' in page
     assert f'src="{COVER}"' in page  # behind "Starting soon"
 
