@@ -7,18 +7,16 @@ from django.db.models.functions import Coalesce
 from broadcasts.models import Broadcast
 
 from .models import (
-    Attendee,
     CtaClick,
     Like,
     Question,
     QuestionState,
     Rating,
-    Role,
     SpeakRequest,
     ViewerSample,
 )
 from .presenters import attendee_public
-from .selectors import watching
+from .selectors import audience, watching
 
 
 def likes_count(*, broadcast_id: int) -> int:
@@ -89,7 +87,7 @@ def participation_figures(*, broadcast: Broadcast, now) -> dict:
     """A session in figures: viewers (peak, average, how many came), watch time, likes,
     rating, questions, requests to speak and speakers."""
     samples = [viewers for _, viewers in viewer_samples(broadcast_id=broadcast.pk)]
-    people = Attendee.objects.filter(broadcast=broadcast).exclude(role=Role.HOST)
+    people = audience(broadcast=broadcast)
     visits = people.only("watched_seconds", "online_since")
     watched = [seconds for a in visits if (seconds := a.watch_seconds(now)) > 0]
     questions = Question.objects.filter(broadcast=broadcast).aggregate(

@@ -26,6 +26,10 @@ class Attendee(models.Model):
     guest_key = models.UUIDField(null=True, blank=True, editable=False)
     display_name = models.CharField(max_length=60)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.VIEWER)
+    # A moderator on the watch page keeps an eye on the show; they are not its audience
+    # (not counted as watching, nor in the figures). Set from their permission at each
+    # visit.
+    moderating = models.BooleanField(default=False, editable=False)
     # Live connections (open pages) right now, across server processes.
     connections = models.PositiveIntegerField(default=0, editable=False)
     joined_at = models.DateTimeField(auto_now_add=True)

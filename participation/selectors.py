@@ -18,9 +18,14 @@ from .models import SpeakRequestState as R
 
 def watching(**filters):
     """The audience with a page open: what "watching", the viewers now and the viewers
-    chart count. The hosts' consoles are not audience; speakers are (they came to watch
-    and went on stage)."""
-    return Attendee.objects.filter(connections__gt=0, **filters).exclude(role=Role.HOST)
+    chart count. The hosts' consoles and moderators watching are not audience; speakers
+    are (they came to watch and went on stage)."""
+    return audience(**filters).filter(connections__gt=0)
+
+
+def audience(**filters):
+    """Everyone who came to watch (open page or not): not the hosts, nor moderators."""
+    return Attendee.objects.filter(**filters).exclude(role=Role.HOST).exclude(moderating=True)
 
 
 def attendees_with_own_state(attendee_ids: list[int]) -> dict[int, Attendee]:

@@ -54,12 +54,17 @@ def attendee_for_user(*, broadcast: Broadcast, user: AnyUser) -> Attendee:
     Hosts and co-hosts take the host role; everyone else starts as a viewer.
     """
     role = Role.HOST if user_is_host(broadcast=broadcast, user=user) else Role.VIEWER
+    moderating = role != Role.HOST and user.has_perm("broadcasts.moderate_broadcast")
     attendee = Attendee.objects.filter(broadcast=broadcast, user=user).first()
     if attendee is None:
         try:
             with transaction.atomic():
                 attendee = Attendee.objects.create(
-                    broadcast=broadcast, user=user, display_name=_user_display_name(user), role=role
+                    broadcast=broadcast,
+                    user=user,
+                    display_name=_user_display_name(user),
+                    role=role,
+                    moderating=moderating,
                 )
                 if role == Role.HOST:
                     publish_stage(broadcast)
@@ -71,6 +76,9 @@ def attendee_for_user(*, broadcast: Broadcast, user: AnyUser) -> Attendee:
             attendee.role = role
             attendee.save(update_fields=["role"])
             publish_stage(broadcast)
+    if attendee.moderating != moderating:
+        attendee.moderating = moderating
+        attendee.save(update_fields=["moderating"])
     return attendee
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 from backoffice.analytics import broadcast_analytics, viewers_chart
 from leads.capture import lead_capture
 from participation import questions, reactions, services, stage
+from participation.analytics import participation_figures
 from participation.models import Attendee, ViewerSample
 from tests.factories import GuestFactory, UserFactory, in_group
 
@@ -32,13 +33,19 @@ def test_every_process_samples_but_one_row_per_interval_wins(live_broadcast, set
     assert samples[0][0].second == 30 and samples[1][0].second == 40
 
 
-def test_the_audience_is_counted_not_the_hosts_consoles(live_broadcast, host_attendee):
+def test_the_audience_is_counted_not_the_hosts_consoles_nor_moderators(
+    live_broadcast, host_attendee, moderator
+):
     from participation.analytics import audience_summary, with_audience_counters
 
     co_host = UserFactory(username="cora")
     live_broadcast.co_hosts.add(co_host)
     online(host_attendee)
     online(services.attendee_for_user(broadcast=live_broadcast, user=co_host))
+    # A moderator on the watch page keeps an eye on the show: not its audience.
+    watcher = services.attendee_for_user(broadcast=live_broadcast, user=moderator)
+    assert watcher.moderating
+    online(watcher)
     ann = GuestFactory(broadcast=live_broadcast, display_name="Ann")
     online(ann)
     summary = audience_summary(broadcast=live_broadcast, sample_size=10)
@@ -48,6 +55,18 @@ def test_the_audience_is_counted_not_the_hosts_consoles(live_broadcast, host_att
     assert list(ViewerSample.objects.values_list("viewers", flat=True)) == [1]
     (annotated,) = with_audience_counters(type(live_broadcast).objects.all())
     assert (annotated.viewers_now, annotated.viewers_peak) == (1, 1)
+    a_minute_on = timezone.now() + timedelta(minutes=1)
+    figures = participation_figures(broadcast=live_broadcast, now=a_minute_on)
+    assert figures["unique_viewers"] == 1
+
+
+def test_a_moderator_who_loses_the_permission_counts_as_audience_at_the_next_visit(
+    live_broadcast, moderator
+):
+    assert services.attendee_for_user(broadcast=live_broadcast, user=moderator).moderating
+    moderator.groups.clear()
+    moderator = type(moderator).objects.get(pk=moderator.pk)  # permissions are cached
+    assert not services.attendee_for_user(broadcast=live_broadcast, user=moderator).moderating
 
 
 def test_only_running_broadcasts_are_sampled(scheduled_broadcast):
