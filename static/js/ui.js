@@ -164,7 +164,8 @@ export function renderAudience(list, state, { invite = null, remove = null } = {
 // Stage tiles are kept across renders (keyed by attendee) so their <video> elements,
 // and the media playing in them, survive every state change.
 function stageTile(attendee) {
-  const tile = document.createElement('li');
+  // Not a list item: each tile is an image, named by the person on it.
+  const tile = document.createElement('div');
   tile.className = 'stage-tile';
   tile.dataset.attendee = attendee.id;
   tile.dataset.media = 'none';

@@ -192,5 +192,5 @@ def test_the_landing_page_counts_down_then_says_join_live(server, new_page):
     expect(page.get_by_label("Your name")).to_be_visible()
     # Now live, the home page offers to join it.
     page.goto(f"{server}/")
-    page.get_by_role("link", name="Join Soon live").click()
+    page.get_by_role("link", name="Join live: Soon").click()
     expect(page.get_by_label("Your name")).to_be_visible()
