@@ -41,7 +41,9 @@ def stage_attendees(*, broadcast: Broadcast) -> list[dict]:
         on_stage,
         key=lambda a: (a.user_id != broadcast.host_id, a.role != Role.HOST, a.joined_at, a.pk),
     )
-    return [{**attendee_public(a), "away": a.connections == 0} for a in ordered]
+    # Away: seen before, no page open now (a host who never opened a console is not).
+    away = {a.pk: a.connections == 0 and a.last_seen_at is not None for a in ordered}
+    return [{**attendee_public(a), "away": away[a.pk]} for a in ordered]
 
 
 def raised_hands(*, broadcast: Broadcast) -> list[dict]:

@@ -87,9 +87,9 @@ def broadcast_state(
 
 
 class OnStage(Attendee):
-    """Someone on stage: `away` while none of their pages is open (a host who closed
-    the console or lost the network), so viewers are told instead of seeing a frozen
-    picture."""
+    """Someone on stage: `away` while none of their pages is open after one was (a host
+    who closed the console or lost the network), so viewers are told instead of seeing
+    a frozen picture."""
 
     away: bool
 

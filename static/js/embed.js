@@ -44,11 +44,12 @@
   for (key in base) frame.style[key] = base[key];
 
   var foldedHeight = FOLDED.height;
+  var foldedWidth = FOLDED.width;
 
   function size(open) {
     var phone = window.innerWidth < 480;
     var chosen = open ? (phone ? PHONE : OPEN) : FOLDED;
-    frame.style.width = chosen.width;
+    frame.style.width = open ? chosen.width : foldedWidth;
     frame.style.height = open ? chosen.height : foldedHeight;
     frame.style.right = open && phone ? '0' : '8px';
     frame.style.bottom = open && phone ? '0' : '8px';
@@ -68,9 +69,12 @@
       return;
     }
     if (!data || data.type !== 'primetime:widget') return;
-    // The folded widget says how tall it is (a "Join live" note may sit above the button).
+    // The folded widget says how much room its pill takes, to cover no more of the page.
     if (!data.open && typeof data.height === 'number' && data.height > 0 && data.height < 400) {
       foldedHeight = Math.ceil(data.height) + 'px';
+    }
+    if (!data.open && typeof data.width === 'number' && data.width >= 80 && data.width <= 400) {
+      foldedWidth = Math.ceil(data.width) + 'px';
     }
     size(Boolean(data.open));
   });

@@ -3,7 +3,7 @@
 // told. Once a viewer folds it, it stays folded, across reloads, until they open it.
 
 import { countdownText } from './countdown.js';
-import { applyReply, isRunning } from './state.js';
+import { applyReply } from './state.js';
 
 // Events that are for this viewer: worth a badge on the folded button.
 const FOR_YOU = {
@@ -23,18 +23,16 @@ export class Widget {
     this.closeButton = this.panel.querySelector('[data-widget="close"]');
     this.status = document.getElementById('fold-status');
     this.badge = document.getElementById('fold-badge');
-    this.bubble = document.getElementById('fold-join');
     this.decided = false;
     this.isOpen = false;
     this.state = null;
     this.openButton.addEventListener('click', () => this.setOpen(true, { byViewer: true }));
-    this.bubble.querySelector('button').addEventListener('click', () => this.setOpen(true, { byViewer: true }));
     this.closeButton.addEventListener('click', () => this.setOpen(false, { byViewer: true }));
     this.panel.addEventListener('keydown', (event) => {
       if (event.key === 'Escape') this.setOpen(false, { byViewer: true });
     });
     setInterval(() => this.renderFold(), 1000);
-    // However the folded shape changes (a note above it, a longer status), ask for room.
+    // However the folded shape changes (a longer status, a badge), ask for room.
     new ResizeObserver(() => {
       if (!this.isOpen) this.tellParent();
     }).observe(this.fold);
@@ -60,18 +58,19 @@ export class Widget {
   renderFold() {
     if (!this.state) return;
     const { state, scheduled_start: start } = this.state.broadcast;
-    const live = isRunning(this.state);
     let text = { live: 'Live now', paused: 'Live now · paused', ended: 'Ended' }[state];
     if (!text) text = start ? countdownText(new Date(start) - Date.now()) : 'Starting soon';
     this.status.textContent = text;
     this.fold.dataset.state = state;
-    this.bubble.hidden = this.isOpen || !live;
   }
 
-  // Ask the page around the iframe for room: the whole widget, or just the folded button.
+  // Ask the page around the iframe for room: the whole widget, or just the folded pill
+  // (its status line and button, plus the fold's padding).
   tellParent() {
+    const line = this.fold.querySelector('.fold-line').getBoundingClientRect();
     const height = this.isOpen ? null : Math.ceil(this.fold.getBoundingClientRect().height);
-    window.parent?.postMessage({ type: 'primetime:widget', open: this.isOpen, height }, '*');
+    const width = this.isOpen ? null : Math.ceil(line.width) + 24;
+    window.parent?.postMessage({ type: 'primetime:widget', open: this.isOpen, height, width }, '*');
   }
 
   setOpen(open, { byViewer }) {

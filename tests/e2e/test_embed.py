@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from broadcasts import services
-from tests.e2e.helpers import INSTRUMENTS, open_console
+from tests.e2e.helpers import INSTRUMENTS, open_console, wait_for
 from tests.factories import BroadcastFactory, UserFactory
 from tests.servers import free_port, running_server
 
@@ -117,8 +117,13 @@ def test_the_widget_on_another_website_plays_folds_and_stays_folded(shop_and_ser
     open_button = widget.get_by_role("button", name="Open live broadcast")
     expect(open_button).to_be_visible()
     expect(frame_element).to_have_attribute("data-open", "false")
-    assert frame_element.bounding_box()["height"] < 200
     expect(widget.locator("#fold-status")).to_have_text("Live now")
+    # A compact pill: the frame covers no more of the website than the pill needs.
+    wait_for(lambda: frame_element.bounding_box()["width"] < 260)
+    box = frame_element.bounding_box()
+    assert box["height"] < 110, box
+    pill = widget.get_by_role("button", name="Open live broadcast").bounding_box()
+    assert pill["width"] <= box["width"] and pill["height"] <= box["height"]
 
     # A reload keeps it folded: it never unfolds by itself again.
     page.reload()

@@ -42,13 +42,18 @@ def test_the_hosts_last_console_closing_shows_them_away_and_the_first_back(
         services.attendees_disconnected([host_attendee])
     (stage,) = stage_events_since(live_broadcast.slug, before)
     assert host_entry(stage, host_attendee)["away"] is True
-    ann_view = live_snapshot(broadcast=live_broadcast, attendee=host_attendee)
-    assert host_entry(ann_view["stage"], host_attendee)["away"] is True
+    seen = live_snapshot(broadcast=live_broadcast, attendee=host_attendee)
+    assert host_entry(seen["stage"], host_attendee)["away"] is True
 
     before = bus().position(live_broadcast.slug)
     with django_capture_on_commit_callbacks(execute=True):
         services.attendee_connected(attendee=host_attendee)
     (stage,) = stage_events_since(live_broadcast.slug, before)
+    assert host_entry(stage, host_attendee)["away"] is False
+
+
+def test_a_host_who_never_opened_a_console_is_not_shown_away(live_broadcast, host_attendee):
+    stage = live_snapshot(broadcast=live_broadcast, attendee=host_attendee)["stage"]
     assert host_entry(stage, host_attendee)["away"] is False
 
 
