@@ -303,7 +303,7 @@ export class Engagement {
     const author = question.author;
     const onStage = this.state.stage.some((a) => a.id === author.id);
     if (this.invite && author.role === 'viewer' && !onStage && author.id !== this.state.me.id) {
-      const invite = makeButton('Invite on stage', { label: `Invite ${author.name} on stage` });
+      const invite = makeButton('Invite', { label: `Invite ${author.name} on stage` });
       invite.dataset.focusKey = `invite-${question.id}`;
       invite.addEventListener('click', () => this.invite(author));
       actions.append(invite);

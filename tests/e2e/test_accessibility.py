@@ -61,7 +61,10 @@ def test_the_viewers_pages_in_every_state(server, new_page, show, viewport):
 
     viewer = join_as_guest(new_page, server, "audit", "Vera", viewport=viewport)
     expect(viewer.get_by_role("img", name="Axel Host")).to_have_attribute("data-media", "playing")
-    audit(viewer, "watch page, live")
+    viewer.get_by_label("Your question").fill("Where can I buy it?")
+    viewer.get_by_role("button", name="Ask question").click()
+    expect(viewer.locator(".question")).to_have_count(1)
+    audit(viewer, "watch page, live, with a question")
     viewer.get_by_role("button", name="Request to speak").click()
     expect(viewer.get_by_text("Waiting for approval").first).to_be_visible()
     audit(viewer, "watch page, waiting for approval")
@@ -90,7 +93,10 @@ def test_the_host_console_in_every_state(server, new_page, show):
     viewer.get_by_role("button", name="Ask question").click()
     expect(console.get_by_role("button", name="Approve")).to_be_visible()
     audit(console, "host console, a request to speak")
-    for tab in ("Questions", "Audience", "Engagement"):
+    console.get_by_role("tab", name="Questions").click()
+    expect(console.get_by_text("Is there a replay?")).to_be_visible()  # with its buttons
+    audit(console, "host console, Questions tab")
+    for tab in ("Audience", "Engagement"):
         console.get_by_role("tab", name=tab).click()
         audit(console, f"host console, {tab} tab")
     console.get_by_role("button", name="End broadcast").click()
