@@ -91,9 +91,43 @@ function syncMedia({ reconnect = [] } = {}) {
   syncSpeaking();
 }
 
+// One page of a person publishes: two tabs on stage would both answer every viewer's
+// request. The page that holds the lock (Web Locks, shared by a browser's tabs of this
+// site) sends; another waits its turn, and takes over if that page closes.
+let publishing = { held: !navigator.locks, release: null, asked: false };
+function lockName() {
+  return `primetime:publish:${root.dataset.livePath}:${state.me.id}`;
+}
+function claimPublishing() {
+  if (publishing.held || publishing.asked) return;
+  publishing.asked = true;
+  const hold = (takeover) => new Promise((resolve) => {
+    publishing = { held: true, release: resolve, asked: false };
+    say('');
+    syncSpeaking();
+    // A page that takes over tells the others to connect to it.
+    if (takeover && publisher?.announces) socket.send('media.ready').catch(() => {});
+  });
+  navigator.locks.request(lockName(), { ifAvailable: true }, (lock) => {
+    if (lock) return hold(false);
+    say('You are on stage in another tab. This one takes over if you close that one.');
+    navigator.locks.request(lockName(), () => hold(true));
+    return null;
+  });
+}
+function releasePublishing() {
+  if (!navigator.locks) return;
+  publishing.release?.();
+  publishing = { held: false, release: null, asked: false };
+}
+
 // On stage: start the camera and send to everyone; off stage: stop both.
 function syncSpeaking() {
   const speaking = running() && onStage() && state.me.role === 'speaker';
+  if (speaking && !publishing.held) {
+    claimPublishing();
+    return;
+  }
   if (speaking && !publisher) {
     publisher = makePublisher(socket, state.media, state.me.id);
     studio = new Studio({
@@ -114,6 +148,7 @@ function syncSpeaking() {
     stageMedia.detach(state.me.id);
     bound(root, 'media-problem').hidden = true;
   }
+  if (!speaking) releasePublishing();
   if (publisher) {
     publisher.useMedia(state.media);
     publisher.setSending(state.broadcast.state === 'live');

@@ -158,3 +158,47 @@ def test_a_full_stage_is_explained_to_the_host(server, new_page):
     requests.get_by_role("button", name="Decline").click()
     expect(second.get_by_text("The host declined your request to speak.")).to_be_visible()
     expect(second.get_by_role("button", name="Request to speak")).to_be_visible()
+
+
+def test_two_tabs_of_one_viewer_on_stage_publish_from_one(server, new_page):
+    """Both tabs work; only one sends the camera, the other says so and takes over when
+    the first closes; neither sees the host as "Camera off"."""
+    host = UserFactory(username="tabs", first_name="Tab", last_name="Host")
+    broadcast = BroadcastFactory(host=host, slug="two-tabs", title="Two tabs")
+    services.broadcast_start(broadcast=broadcast, by=host)
+    console = open_console(new_page, server, "tabs", "two-tabs")
+    first = join_as_guest(new_page, server, "two-tabs", "Tia")
+    second = first.context.new_page()  # the same person: the same guest cookie
+    second.goto(f"{server}/b/two-tabs/watch/")
+    expect(second.locator("#broadcast")).to_have_attribute("aria-busy", "false")
+    uma = join_as_guest(new_page, server, "two-tabs", "Uma")
+
+    first.get_by_role("button", name="Request to speak").click()
+    console.get_by_role("button", name="Approve").click()
+    for tab in (first, second):
+        expect(tab.get_by_role("button", name="End call")).to_be_visible()
+    note = "You are on stage in another tab"
+    wait_for(lambda: [tab.get_by_text(note).count() for tab in (first, second)] in ([0, 1], [1, 0]))
+    sender, waiting = (first, second) if second.get_by_text(note).count() else (second, first)
+    expect(sender.locator(".stage-tile.mirrored")).to_have_attribute("data-media", "playing")
+    assert waiting.locator(".stage-tile.mirrored").count() == 0  # no camera of its own
+    expect(uma.get_by_role("img", name="Tia")).to_have_attribute(
+        "data-media", "playing", timeout=20000
+    )
+    for tab in (sender, waiting):
+        expect(tab.get_by_role("img", name="Tab Host")).to_have_attribute("data-media", "playing")
+        expect(tab.get_by_role("img", name="Tab Host")).not_to_contain_text("Camera off")
+
+    # The sending tab closes: the other takes over, and Uma sees Tia again.
+    sender.close()
+    expect(waiting.get_by_text(note)).to_have_count(0)
+    expect(waiting.locator(".stage-tile.mirrored")).to_have_attribute("data-media", "playing")
+    # Tia's picture moves again on Uma's page (frames decoded, not a frozen one).
+    tia = uma.get_by_role("img", name="Tia").locator("video")
+
+    def tia_moves() -> bool:
+        before = tia.evaluate("v => v.getVideoPlaybackQuality().totalVideoFrames")
+        uma.wait_for_timeout(700)
+        return tia.evaluate("v => v.getVideoPlaybackQuality().totalVideoFrames") > before
+
+    wait_for(tia_moves, timeout=20)
