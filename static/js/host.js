@@ -2,6 +2,7 @@ import { Alerts } from './alerts.js';
 import { Engagement } from './engage.js';
 import { LiveSocket } from './live.js';
 import { routeSignal } from './mesh.js';
+import { PublishLock } from './publishlock.js';
 import { makePublisher } from './sfu.js';
 import { StageMedia, StageReceiver } from './stage.js';
 import { applyEvent, fromSnapshot, isRunning } from './state.js';
@@ -92,6 +93,10 @@ const SFU_STATUS = {
 function renderReach() {
   const reach = bound(root, 'media-reach');
   const media = state.media;
+  if (otherTabSends) {
+    reach.textContent = 'This console is open in another tab, which sends your camera. This one takes over if you close that one.';
+    return;
+  }
   if (media.backend === 'janus') {
     const relayed = subscribers === null ? '' : ` It relays it to ${plural(subscribers, 'subscriber')}.`;
     const sent = sfuState === 'connected'
@@ -199,9 +204,37 @@ function render() {
   root.querySelector('[data-engage="lead-prompt"]').disabled = !running();
 }
 
+// One console tab of this host sends (publishlock.js); another waits and may take over.
+let otherTabSends = false;
+let publishing = null;
+function publishLock() {
+  publishing = publishing || new PublishLock(`primetime:publish:${root.dataset.livePath}:${state.me.id}`, {
+    onGranted(takeover) {
+      otherTabSends = false;
+      if (takeover) announced = false; // tell viewers to connect to this tab
+      syncMedia();
+      renderReach();
+    },
+    onWaiting() {
+      otherTabSends = true;
+      renderReach();
+    },
+  });
+  return publishing;
+}
+
 function syncMedia({ reconnect = [] } = {}) {
   receiver = receiver || new StageReceiver(socket, stageMedia, state.media);
   receiver.follow(state, { reconnect });
+  if (!publishLock().held) {
+    if (state.broadcast.state === 'ended') {
+      studio.stop();
+      stageMedia.clear();
+    } else {
+      publishLock().claim();
+    }
+    return;
+  }
   if (!publisher) {
     publisher = makePublisher(socket, state.media, state.me.id, {
       onPeersChange(count) {

@@ -3,6 +3,7 @@ import { Engagement } from './engage.js';
 import { LeadForm } from './leadform.js';
 import { LiveSocket } from './live.js';
 import { routeSignal } from './mesh.js';
+import { PublishLock } from './publishlock.js';
 import { makePublisher } from './sfu.js';
 import { StageMedia, StageReceiver } from './stage.js';
 import { applyEvent, applyReply, fromSnapshot, isRunning } from './state.js';
@@ -91,41 +92,28 @@ function syncMedia({ reconnect = [] } = {}) {
   syncSpeaking();
 }
 
-// One page of a person publishes: two tabs on stage would both answer every viewer's
-// request. The page that holds the lock (Web Locks, shared by a browser's tabs of this
-// site) sends; another waits its turn, and takes over if that page closes.
-let publishing = { held: !navigator.locks, release: null, asked: false };
-function lockName() {
-  return `primetime:publish:${root.dataset.livePath}:${state.me.id}`;
-}
-function claimPublishing() {
-  if (publishing.held || publishing.asked) return;
-  publishing.asked = true;
-  const hold = (takeover) => new Promise((resolve) => {
-    publishing = { held: true, release: resolve, asked: false };
-    say('');
-    syncSpeaking();
-    // A page that takes over tells the others to connect to it.
-    if (takeover && publisher?.announces) socket.send('media.ready').catch(() => {});
+// One tab of this person sends (publishlock.js); another waits and may take over.
+let publishing = null;
+function publishLock() {
+  publishing = publishing || new PublishLock(`primetime:publish:${root.dataset.livePath}:${state.me.id}`, {
+    onGranted(takeover) {
+      say('');
+      syncSpeaking();
+      // A page that takes over tells the others to connect to it.
+      if (takeover && publisher?.announces) socket.send('media.ready').catch(() => {});
+    },
+    onWaiting() {
+      say('You are on stage in another tab. This one takes over if you close that one.');
+    },
   });
-  navigator.locks.request(lockName(), { ifAvailable: true }, (lock) => {
-    if (lock) return hold(false);
-    say('You are on stage in another tab. This one takes over if you close that one.');
-    navigator.locks.request(lockName(), () => hold(true));
-    return null;
-  });
-}
-function releasePublishing() {
-  if (!navigator.locks) return;
-  publishing.release?.();
-  publishing = { held: false, release: null, asked: false };
+  return publishing;
 }
 
 // On stage: start the camera and send to everyone; off stage: stop both.
 function syncSpeaking() {
   const speaking = running() && onStage() && state.me.role === 'speaker';
-  if (speaking && !publishing.held) {
-    claimPublishing();
+  if (speaking && !publishLock().held) {
+    publishLock().claim();
     return;
   }
   if (speaking && !publisher) {
@@ -148,7 +136,7 @@ function syncSpeaking() {
     stageMedia.detach(state.me.id);
     bound(root, 'media-problem').hidden = true;
   }
-  if (!speaking) releasePublishing();
+  if (!speaking) publishing?.letGo();
   if (publisher) {
     publisher.useMedia(state.media);
     publisher.setSending(state.broadcast.state === 'live');

@@ -254,3 +254,28 @@ def test_video_that_cannot_be_reached_is_retried_then_explained(start_media_serv
     open_console(new_page, server, "gone", "away")
     stuck.close()
     expect(tile).to_have_attribute("data-media", "playing", timeout=20_000)
+
+
+def test_two_console_tabs_send_from_one_and_the_other_takes_over(server, new_page):
+    host = UserFactory(username="twin", first_name="Twin", last_name="Host")
+    broadcast = BroadcastFactory(host=host, slug="twin", title="Twin consoles")
+    services.broadcast_start(broadcast=broadcast, by=host)
+    first = open_console(new_page, server, "twin", "twin")
+    second = first.context.new_page()  # the same host, signed in: a second tab
+    second.goto(f"{server}/b/twin/host/")
+    note = "This console is open in another tab"
+    expect(second.get_by_text(note)).to_be_visible()
+    viewer = join_as_guest(new_page, server, "twin", "Vi")
+    expect_host_video(viewer, "Twin Host")
+
+    first.close()
+    expect(second.get_by_text(note)).to_have_count(0)
+    expect(second.get_by_text("Sending video to 1 viewer.")).to_be_visible(timeout=20000)
+    video = viewer.get_by_role("img", name="Twin Host").locator("video")
+
+    def host_moves() -> bool:
+        before = video.evaluate("v => v.getVideoPlaybackQuality().totalVideoFrames")
+        viewer.wait_for_timeout(700)
+        return video.evaluate("v => v.getVideoPlaybackQuality().totalVideoFrames") > before
+
+    wait_for(host_moves, timeout=20)
