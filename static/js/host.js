@@ -16,6 +16,7 @@ import {
   renderCommon,
   renderConnection,
   renderPeople,
+  replaceIfChanged,
   sendCommand,
   showMediaProblem,
 } from './ui.js';
@@ -133,31 +134,33 @@ function actionButton(label, type, attendee, className = 'button') {
 
 // Requests first come, first served, the same order on every screen.
 function renderHands() {
-  const rows = state.hands.map((attendee, index) => {
-    const place = document.createElement('span');
-    place.className = 'muted small';
-    place.textContent = `#${index + 1}`;
-    return person(attendee, [
-      place,
-      actionButton('Approve', 'hand.approve', attendee, 'button primary'),
-      actionButton('Decline', 'hand.decline', attendee),
-    ]);
-  });
-  bound(root, 'hands').replaceChildren(...rows);
-  bound(root, 'hands-count').textContent = rows.length ? `(${rows.length})` : '';
-  tabs.count('requests', rows.length, rows.length === 1 ? 'request waiting' : 'requests waiting');
-  bound(root, 'hands-empty').hidden = rows.length > 0;
-  root.querySelector('[data-action-all]').hidden = rows.length < 2;
+  const count = state.hands.length;
+  replaceIfChanged(bound(root, 'hands'), JSON.stringify(state.hands.map((a) => [a.id, a.name])), () =>
+    state.hands.map((attendee, index) => {
+      const place = document.createElement('span');
+      place.className = 'muted small';
+      place.textContent = `#${index + 1}`;
+      return person(attendee, [
+        place,
+        actionButton('Approve', 'hand.approve', attendee, 'button primary'),
+        actionButton('Decline', 'hand.decline', attendee),
+      ]);
+    }),
+  );
+  bound(root, 'hands-count').textContent = count ? `(${count})` : '';
+  tabs.count('requests', count, count === 1 ? 'request waiting' : 'requests waiting');
+  bound(root, 'hands-empty').hidden = count > 0;
+  root.querySelector('[data-action-all]').hidden = count < 2;
 }
 
 function renderSpeakers() {
   const speakers = state.stage.filter((a) => a.role === 'speaker');
-  const rows = speakers.map((attendee) =>
-    person(attendee, [actionButton('Remove from stage', 'stage.remove', attendee)]),
+  replaceIfChanged(bound(root, 'speakers'), JSON.stringify(speakers.map((a) => [a.id, a.name])), () =>
+    speakers.map((attendee) => person(attendee, [actionButton('Remove from stage', 'stage.remove', attendee)])),
   );
-  bound(root, 'speakers').replaceChildren(...rows);
-  bound(root, 'speakers-count').textContent = rows.length ? `(${rows.length} of ${state.broadcast.stage_size})` : '';
-  bound(root, 'speakers-empty').hidden = rows.length > 0;
+  const count = speakers.length;
+  bound(root, 'speakers-count').textContent = count ? `(${count} of ${state.broadcast.stage_size})` : '';
+  bound(root, 'speakers-empty').hidden = count > 0;
 }
 
 async function invite(attendee) {

@@ -71,6 +71,17 @@ export function personRow(attendee, { size, extra = [] }) {
   return item;
 }
 
+// Rebuild a list only when what it shows changed (`key`): a list rebuilt on every event
+// (the audience count changes each second) would replace a button under the pointer
+// between press and release, and the click would be lost.
+export function replaceIfChanged(list, key, build) {
+  if (list.dataset.key === key) return;
+  list.dataset.key = key;
+  list.replaceChildren(...build());
+}
+
+const people = (attendees) => attendees.map((a) => [a.id, a.name, a.role, a.avatar]);
+
 // A third-party frame may be denied storage: then settings last as long as the page.
 export function readSetting(key) {
   try {
@@ -144,21 +155,24 @@ export function renderAudience(list, state, { invite = null, remove = null } = {
     seen.add(attendee.id);
     others.push(attendee);
   }
-  const tiles = [
-    attendeeTile(me, { me: true, hand: handIds.has(me.id) }),
-    ...others.map((a) =>
-      attendeeTile(a, { hand: handIds.has(a.id), invite: onStage.has(a.id) ? null : invite, remove }),
-    ),
-  ];
   // The count is the audience's: a host's own tile (on the console) is not in it.
   const rest = state.audience.count - others.length - (me.role === 'host' ? 0 : 1);
-  if (rest > 0) {
-    const more = document.createElement('li');
-    more.className = 'attendee more';
-    more.textContent = `+${rest} more`;
-    tiles.push(more);
-  }
-  list.replaceChildren(...tiles);
+  const key = JSON.stringify([people([me, ...others]), [...handIds], [...onStage], rest, Boolean(invite), Boolean(remove)]);
+  replaceIfChanged(list, key, () => {
+    const tiles = [
+      attendeeTile(me, { me: true, hand: handIds.has(me.id) }),
+      ...others.map((a) =>
+        attendeeTile(a, { hand: handIds.has(a.id), invite: onStage.has(a.id) ? null : invite, remove }),
+      ),
+    ];
+    if (rest > 0) {
+      const more = document.createElement('li');
+      more.className = 'attendee more';
+      more.textContent = `+${rest} more`;
+      tiles.push(more);
+    }
+    return tiles;
+  });
 }
 
 // Stage tiles are kept across renders (keyed by attendee) so their <video> elements,
@@ -236,10 +250,15 @@ export function renderPeople(root, state, { invite = null, remove = null } = {})
     if (mine) item.querySelector('.name').textContent += ' (you)';
     return item;
   };
-  bound(root, 'people-stage').replaceChildren(...state.stage.map(row));
+  const actions = [[...hands], Boolean(invite), Boolean(remove)];
+  replaceIfChanged(bound(root, 'people-stage'), JSON.stringify([people(state.stage), actions]), () =>
+    state.stage.map(row),
+  );
   const onStage = new Set(state.stage.map((a) => a.id));
   const audience = state.audience.sample.filter((a) => !onStage.has(a.id));
-  bound(root, 'people-audience').replaceChildren(...audience.map(row));
+  replaceIfChanged(bound(root, 'people-audience'), JSON.stringify([people(audience), actions]), () =>
+    audience.map(row),
+  );
   bound(root, 'people-count').textContent = `(${state.audience.count})`;
 }
 

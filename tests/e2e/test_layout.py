@@ -2,6 +2,8 @@
 uses in the request-to-speak story is on screen without scrolling, long words wrap
 inside their boxes, and the Paused screen is drawn above everything on the stage."""
 
+import time
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -38,8 +40,12 @@ PAUSED_ON_TOP = """
 
 
 def expect_on_screen(page: Page, locator, what: str) -> None:
+    """Visible and inside the viewport (given a moment: a page lays out as events come)."""
     expect(locator).to_be_visible()
-    assert locator.evaluate(IN_VIEWPORT), f"{what} is not inside the viewport"
+    deadline = time.monotonic() + 3
+    while not locator.evaluate(IN_VIEWPORT):
+        assert time.monotonic() < deadline, f"{what} is not inside the viewport"
+        page.wait_for_timeout(200)
 
 
 @pytest.mark.parametrize("size", SIZES)
