@@ -3,7 +3,7 @@
 // gets the moderation buttons.
 
 import { applyReply, isRunning } from './state.js';
-import { bound, makeButton, plural, readSetting, sendCommand, writeSetting } from './ui.js';
+import { bound, makeButton, plural, ratingText, readSetting, sendCommand, writeSetting } from './ui.js';
 
 const BADGES = {
   pending: 'Waiting for approval',
@@ -188,7 +188,7 @@ export class Engagement {
     const summary = bound(this.root, 'rating-summary');
     if (summary) {
       const { average, count } = state.broadcast.rating || {};
-      summary.textContent = count ? `${average.toFixed(1)} ★ from ${plural(count, 'rating')}` : 'No ratings yet';
+      summary.textContent = ratingText(average, count);
     }
   }
 

@@ -13,6 +13,7 @@ import {
   makeButton,
   personRow,
   plural,
+  ratingText,
   renderCommon,
   renderConnection,
   renderPeople,
@@ -309,7 +310,7 @@ async function showSummary() {
     ['Total viewers', String(figures.unique_viewers)],
     ['Average watch time', watchTime(figures.average_watch_seconds)],
     ['Likes', plural(figures.likes, 'like')],
-    ['Rating', figures.rating_count ? `${figures.rating_average.toFixed(1)} ★ from ${plural(figures.rating_count, 'rating')}` : 'No ratings'],
+    ['Rating', ratingText(figures.rating_average, figures.rating_count, 'No ratings')],
     ['Questions', plural(figures.questions_asked, 'question')],
     ['Leads', plural(figures.leads, 'lead')],
   ];

@@ -10,6 +10,12 @@ export class Tabs {
     this.seen = new Map(); // tab name -> the count seen while it was open
     this.counts = new Map();
     for (const tab of this.tabs) {
+      // Each tab's count: a number to see, and words for assistive technology.
+      const badge = document.createElement('span');
+      badge.className = 'tab-badge';
+      badge.hidden = true;
+      badge.innerHTML = '<span aria-hidden="true"></span><span class="visually-hidden"></span>';
+      tab.append(badge);
       tab.addEventListener('click', () => this.select(tab.dataset.tab, { focus: false }));
       tab.addEventListener('keydown', (event) => this.keydown(event, tab));
     }
@@ -68,21 +74,17 @@ export class Tabs {
     this.renderUnread(name);
   }
 
-  // A number shown on the tab whether it is open or not.
-  count(name, count, description) {
-    this.setBadge(name, count, description);
-  }
-
   unread(name) {
     return Math.max(0, (this.counts.get(name) ?? 0) - (this.seen.get(name) ?? 0));
   }
 
   renderUnread(name) {
     if (!this.counts.has(name)) return;
-    this.setBadge(name, this.current === name ? 0 : this.unread(name), 'new');
+    this.count(name, this.current === name ? 0 : this.unread(name), 'new');
   }
 
-  setBadge(name, count, description) {
+  // A number on the tab (shown whether it is open or not, when called directly).
+  count(name, count, description) {
     const badge = this.tab(name).querySelector('.tab-badge');
     badge.hidden = count === 0;
     badge.querySelector('[aria-hidden]').textContent = String(count);

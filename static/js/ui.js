@@ -23,6 +23,10 @@ export function bound(root, name) {
 
 export const plural = (count, word) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
+// The presenter's rating as the pages say it: "4.5 ★ from 2 ratings".
+export const ratingText = (average, count, none = 'No ratings yet') =>
+  count ? `${average.toFixed(1)} ★ from ${plural(count, 'rating')}` : none;
+
 // Send a command, showing its error reply (or the socket's: offline, timeout) in `box`,
 // which is cleared first. Resolves to the ack, or to null when the command failed, so a
 // caller carries on only after a success.
