@@ -83,6 +83,21 @@ def media_ready(context: CommandContext, data: dict) -> None:
     services.media_publisher_ready(broadcast=context.broadcast, attendee=context.attendee)
 
 
+class MediaState(serializers.Serializer):
+    camera = serializers.BooleanField()
+    microphone = serializers.BooleanField()
+
+
+@live_command("media.state", roles=STAGE, fields=MediaState)
+def media_state(context: CommandContext, data: dict) -> None:
+    services.media_state_set(
+        broadcast=context.broadcast,
+        attendee=context.attendee,
+        camera=data["camera"],
+        microphone=data["microphone"],
+    )
+
+
 VIEWERS = {Role.VIEWER}
 SPEAKERS = {Role.SPEAKER}
 

@@ -40,6 +40,10 @@ class Attendee(models.Model):
     watched_seconds = models.PositiveIntegerField(default=0, editable=False)
     online_since = models.DateTimeField(null=True, blank=True, editable=False)
     widget_closed = models.BooleanField(default=False)
+    # What a stage member's page says it sends (media.state): a camera switched off
+    # reads "Camera off" on viewers' tiles, video that stopped arriving does not.
+    camera_on = models.BooleanField(default=True, editable=False)
+    microphone_on = models.BooleanField(default=True, editable=False)
     # Taken out of the broadcast by a host or moderator: disconnected, cannot rejoin.
     removed_at = models.DateTimeField(null=True, blank=True, editable=False)
     removed_by = models.ForeignKey(

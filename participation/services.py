@@ -421,6 +421,22 @@ def media_publisher_ready(*, broadcast: Broadcast, attendee: Attendee) -> None:
     bus().publish(broadcast.slug, events.media_ready(attendee=attendee_public(attendee)))
 
 
+def media_state_set(
+    *, broadcast: Broadcast, attendee: Attendee, camera: bool, microphone: bool
+) -> None:
+    """A stage member's page says whether it sends their camera and microphone; the
+    stage is told when that changes (so a camera switched off reads "Camera off")."""
+    if broadcast.state == BroadcastState.ENDED:
+        raise Conflict("The broadcast has ended.")
+    changed = (
+        Attendee.objects.filter(pk=attendee.pk)
+        .exclude(camera_on=camera, microphone_on=microphone)
+        .update(camera_on=camera, microphone_on=microphone)
+    )
+    if changed:
+        publish_stage(broadcast)
+
+
 def viewers_sample(*, now=None) -> None:
     """Count who watches each running broadcast now, one sample per interval.
 

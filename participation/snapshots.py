@@ -43,7 +43,15 @@ def stage_attendees(*, broadcast: Broadcast) -> list[dict]:
     )
     # Away: seen before, no page open now (a host who never opened a console is not).
     away = {a.pk: a.connections == 0 and a.last_seen_at is not None for a in ordered}
-    return [{**attendee_public(a), "away": away[a.pk]} for a in ordered]
+    return [
+        {
+            **attendee_public(a),
+            "away": away[a.pk],
+            "camera": a.camera_on,
+            "microphone": a.microphone_on,
+        }
+        for a in ordered
+    ]
 
 
 def raised_hands(*, broadcast: Broadcast) -> list[dict]:

@@ -107,8 +107,11 @@ def _on_stage(broadcast: Broadcast, attendee_id: int) -> SpeakRequest:
 
 
 def _set_role(attendee: Attendee, role: str) -> None:
-    Attendee.objects.filter(pk=attendee.pk).update(role=role)
+    # Someone coming on (or off) stage starts with their camera and microphone on, as
+    # their page does, until it says otherwise (media.state).
+    Attendee.objects.filter(pk=attendee.pk).update(role=role, camera_on=True, microphone_on=True)
     attendee.role = role
+    attendee.camera_on = attendee.microphone_on = True
 
 
 def _publish_queue(broadcast: Broadcast) -> None:

@@ -89,9 +89,12 @@ def broadcast_state(
 class OnStage(Attendee):
     """Someone on stage: `away` while none of their pages is open after one was (a host
     who closed the console or lost the network), so viewers are told instead of seeing
-    a frozen picture."""
+    a frozen picture; `camera` and `microphone` as their page last said (media.state),
+    so "Camera off" is said only of a camera switched off."""
 
     away: bool
+    camera: bool
+    microphone: bool
 
 
 class StageChanged(TypedDict):

@@ -6,7 +6,7 @@ import { PublishLock } from './publishlock.js';
 import { makePublisher } from './sfu.js';
 import { StageMedia, StageReceiver } from './stage.js';
 import { applyEvent, fromSnapshot, isRunning } from './state.js';
-import { canShareScreen, Studio } from './studio.js';
+import { canShareScreen, MediaReport, Studio } from './studio.js';
 import { Tabs } from './tabs.js';
 import {
   bound,
@@ -63,7 +63,12 @@ const studio = new Studio({
   },
 });
 
+let report = null; // made with the socket
 function renderStudio() {
+  // The tab that sends says what it sends; a second tab that waits says nothing.
+  if (report && studio.ready && publishing?.held && state?.broadcast.state !== 'ended') {
+    report.update(studio.sending);
+  }
   const mic = control('mic');
   mic.setAttribute('aria-pressed', String(studio.micOn && Boolean(studio.audio)));
   mic.disabled = !studio.audio;
@@ -218,6 +223,7 @@ function publishLock() {
       if (takeover) announced = false; // tell viewers to connect to this tab
       syncMedia();
       renderReach();
+      renderStudio();
     },
     onWaiting() {
       otherTabSends = true;
@@ -345,6 +351,7 @@ for (const kind of ['videoinput', 'audioinput']) {
 const socket = new LiveSocket(root.dataset.livePath, {
   onSnapshot(snapshot) {
     state = fromSnapshot(snapshot);
+    report.reset();
     render();
     renderStudio();
     syncMedia();
@@ -397,5 +404,6 @@ root.querySelector('[data-engage="push-cta"]')?.addEventListener('click', async 
   }
 });
 
+report = new MediaReport(socket);
 socket.connect();
 if (root.dataset.state !== 'ended') studio.start();

@@ -23,8 +23,8 @@ export class StageMedia {
     this.onSoundChange = () => {};
     this.local = new Set(); // our own preview: muted and mirrored
     this.frames = new Map(); // tile -> frames decoded at the last look
-    // A sender that stops sending (camera off, paused) leaves the last frame frozen:
-    // notice it and show the person's picture instead.
+    // A sender whose video stops arriving leaves the last frame frozen: notice it and
+    // show the person's picture instead.
     setInterval(() => this.watchFrames(), 1000);
   }
 
@@ -94,15 +94,21 @@ export class StageMedia {
       const status = tile.querySelector('.tile-status');
       const noVideo = stream && stream.getVideoTracks().length === 0;
       const away = tile.dataset.away === 'true';
-      tile.classList.toggle('no-video', Boolean(noVideo) || away || tile.dataset.media === 'stalled');
+      // "Camera off" only when their page says so (media.state); video that stopped
+      // arriving is waited for, under their picture rather than a frozen frame.
+      const cameraOff = tile.dataset.camera === 'off';
+      const stalled = tile.dataset.media === 'stalled';
+      tile.classList.toggle('no-video', Boolean(noVideo) || away || cameraOff || stalled);
       if (away) {
         // Gone, not "Camera off": their page closed or their network went.
         status.textContent = tile.classList.contains('role-host') ? STATUS_TEXT.hostAway : STATUS_TEXT.away;
       } else if (state === 'failed' || state === 'full' || state === 'error') {
         tile.dataset.media = 'failed';
         status.textContent = message;
-      } else if (noVideo || tile.dataset.media === 'stalled') {
+      } else if (cameraOff) {
         status.textContent = STATUS_TEXT.off;
+      } else if (noVideo || stalled) {
+        status.textContent = STATUS_TEXT.waiting;
       } else if (tile.dataset.media === 'playing') {
         status.textContent = '';
       } else {

@@ -20,6 +20,29 @@ export function canShareScreen() {
   return Boolean(navigator.mediaDevices?.getDisplayMedia) && !mobile;
 }
 
+// Tells the server whether the camera and microphone are on, once per change, so
+// viewers read "Camera off" only of a camera switched off (not of video that stalled).
+export class MediaReport {
+  constructor(socket) {
+    this.socket = socket;
+    this.sent = '';
+  }
+
+  update(sending) {
+    const said = JSON.stringify(sending);
+    if (said === this.sent) return;
+    this.sent = said;
+    this.socket.send('media.state', sending).catch(() => {
+      if (this.sent === said) this.sent = ''; // said again at the next change or snapshot
+    });
+  }
+
+  // A new connection (or a reload on the server's side): say it again.
+  reset() {
+    this.sent = '';
+  }
+}
+
 export class Studio {
   // onTrack(kind, track | null): what to send changed; onChange(): redraw the controls;
   // onError(message | ''): something the host must know.
@@ -33,6 +56,7 @@ export class Studio {
     this.screen = null;
     this.micOn = true;
     this.cameraOn = true;
+    this.ready = false; // until the first capture has been tried
     this.facingMode = 'user';
     this.devices = { audioinput: [], videoinput: [] };
     this.chosen = { audioinput: '', videoinput: '' };
@@ -43,10 +67,17 @@ export class Studio {
     return this.screen || this.camera;
   }
 
+  // What viewers are told this page sends (media.state).
+  get sending() {
+    return { camera: Boolean(this.videoTrack), microphone: Boolean(this.audio) && this.micOn };
+  }
+
   async start() {
     this.onError('');
     if (!navigator.mediaDevices?.getUserMedia) {
       this.onError(FAILURES.SecurityError);
+      this.ready = true;
+      this.onChange();
       return;
     }
     try {
@@ -57,6 +88,7 @@ export class Studio {
       // Maybe only one of the two is missing or blocked: get what can be had.
       await this.startEach(error);
     }
+    this.ready = true;
     await this.listDevices();
   }
 
@@ -245,6 +277,7 @@ export class Studio {
       }
     }
     this.audio = this.camera = this.screen = null;
+    this.ready = false;
     this.onTrack('audio', null);
     this.onTrack('video', null);
     this.onChange();

@@ -198,7 +198,10 @@ function stageTile(attendee) {
   status.className = 'tile-status';
   const name = document.createElement('span');
   name.className = 'name';
-  tile.append(video, img, status, name);
+  const muted = document.createElement('span');
+  muted.className = 'tile-muted';
+  muted.textContent = 'Muted';
+  tile.append(video, img, status, name, muted);
   return tile;
 }
 
@@ -212,6 +215,11 @@ export function renderStage(list, state) {
     tile.setAttribute('aria-label', attendee.name);
     // No page of theirs is open (the host closed the console or lost the network).
     tile.dataset.away = String(Boolean(attendee.away));
+    // As their page last said (media.state); the name stays the tile's accessible name.
+    tile.dataset.camera = attendee.camera === false ? 'off' : 'on';
+    tile.dataset.microphone = attendee.microphone === false ? 'off' : 'on';
+    const off = [attendee.camera === false && 'camera off', attendee.microphone === false && 'microphone off'];
+    tile.setAttribute('aria-description', off.filter(Boolean).join(', '));
     tile.querySelector('.tile-avatar').src = attendee.avatar;
     tile.querySelector('.name').textContent = attendee.name;
     return tile;

@@ -7,7 +7,7 @@ import { PublishLock } from './publishlock.js';
 import { makePublisher } from './sfu.js';
 import { StageMedia, StageReceiver } from './stage.js';
 import { applyEvent, applyReply, fromSnapshot, isRunning } from './state.js';
-import { Studio } from './studio.js';
+import { MediaReport, Studio } from './studio.js';
 import { Tabs } from './tabs.js';
 import {
   bound,
@@ -122,6 +122,7 @@ function syncSpeaking() {
       onTrack: (kind, track) => publisher?.setTrack(kind, track),
       onChange: () => {
         if (studio) stageMedia.attach(state.me.id, studio.preview, { local: true });
+        if (studio?.ready) report.update(studio.sending);
         renderSpeak();
       },
       onError: (message) => showMediaProblem(root, message),
@@ -210,8 +211,10 @@ const socket = new LiveSocket(root.dataset.livePath, {
   params: widgetParams(),
   onSnapshot(snapshot) {
     state = fromSnapshot(snapshot);
+    report.reset();
     render();
     syncMedia();
+    if (studio?.ready) report.update(studio.sending);
     // A speaker whose page reloads: tell the others to connect to this page again.
     if (firstSnapshot && publisher?.announces) socket.send('media.ready').catch(() => {});
     firstSnapshot = false;
@@ -256,4 +259,5 @@ const widget = embedded ? new (await import('./widget.js')).Widget(document.body
 window.addEventListener('pagehide', () => receiver?.mesh.leave());
 localizeTimes();
 startCountdowns(root);
+const report = new MediaReport(socket);
 socket.connect();

@@ -110,16 +110,47 @@ def test_host_console_on_a_phone(media_server, new_page, playwright):
     microphone = console.get_by_role("button", name="Microphone")
     microphone.click()
     expect(microphone).to_have_attribute("aria-pressed", "false")
+    # Viewers are told, on the tile: "Muted" in its corner.
+    tile = viewer.get_by_role("img", name="Milo Host", exact=True)
+    expect(tile.locator(".tile-muted")).to_be_visible()
+    expect(tile).to_have_attribute("aria-description", "microphone off")
     camera = console.get_by_role("button", name="Camera", exact=True)
     camera.click()
     expect(camera).to_have_attribute("aria-pressed", "false")
-    # Viewers see the host's picture instead of a frozen frame.
-    expect(viewer.get_by_role("img", name="Milo Host")).to_contain_text("Camera off", timeout=10000)
+    # Viewers see the host's picture, said to be "Camera off", instead of a frozen frame.
+    expect(tile.locator(".tile-status")).to_have_text("Camera off")
+    expect(tile).to_have_attribute("aria-description", "camera off, microphone off")
+    expect(tile.locator(".tile-avatar")).to_be_visible()
     camera.click()
     expect(camera).to_have_attribute("aria-pressed", "true")
-    expect(viewer.get_by_role("img", name="Milo Host")).not_to_contain_text(
-        "Camera off", timeout=10000
+    expect(tile).not_to_contain_text("Camera off", timeout=10000)
+    expect(tile).to_have_attribute("data-media", "playing", timeout=10000)
+    microphone.click()
+    expect(tile.locator(".tile-muted")).to_be_hidden()
+    expect(tile).to_have_attribute("aria-description", "")
+
+
+def test_video_that_stops_arriving_is_waited_for_not_called_camera_off(
+    media_server, backend, new_page
+):
+    server = media_server
+    host = UserFactory(username="stella", first_name="Stella", last_name="Host")
+    broadcast = BroadcastFactory(host=host, slug="stall", title="Stall")
+    services.broadcast_start(broadcast=broadcast, by=host)
+    console = open_console(new_page, server, "stella", "stall")
+    viewer = join_as_guest(new_page, server, "stall", "Patient Viewer")
+    expect_host_video(viewer, "Stella Host")
+    # The host's camera is on, but its video stops reaching the viewer (as when the
+    # host's uplink stalls): the console's senders send nothing, without a word.
+    console.evaluate(
+        """() => Promise.all(window.__pcs.flatMap((pc) => pc.getSenders())
+          .filter((sender) => sender.track?.kind === 'video')
+          .map((sender) => sender.replaceTrack(null)))"""
     )
+    tile = viewer.get_by_role("img", name="Stella Host", exact=True)
+    expect(tile.locator(".tile-status")).to_have_text("Waiting for video…", timeout=10000)
+    expect(tile.locator(".tile-avatar")).to_be_visible()
+    expect(tile).not_to_contain_text("Camera off")
 
 
 def test_desktop_console_shares_the_screen_and_picks_devices(server, new_page):

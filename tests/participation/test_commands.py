@@ -31,6 +31,7 @@ VALID_PAYLOADS = {
     "stage.invite": {"attendee": 2},
     "stage.remove": {"attendee": 2},
     "attendee.remove": {"attendee": 2},
+    "media.state": {"camera": False, "microphone": True},
     "rate": {"stars": 4},
     "cta.click": {"source": "embed"},
 }
