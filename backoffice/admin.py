@@ -15,12 +15,13 @@ from django.utils.html import format_html, format_html_join
 
 from broadcasts import services
 from broadcasts.models import Broadcast, BroadcastTransition
-from broadcasts.selectors import embed_origins, user_can_run
+from broadcasts.selectors import embed_origins, user_can_run, user_is_host
 from core.admin import service_action
 from core.errors import DomainError
 from leads.capture import leads_count_subquery
 from leads.exports import export_request
 from participation import analytics as participation
+from participation.services import attendee_for_user
 
 from .analytics import broadcast_analytics
 
@@ -236,11 +237,18 @@ class BroadcastAdmin(admin.ModelAdmin):
         broadcast = get_object_or_404(Broadcast.objects.select_related("host"), pk=broadcast_id)
         if not user_can_run(broadcast=broadcast, user=request.user):
             raise PermissionDenied("The dashboard is for the broadcast's hosts and moderators.")
+        # A moderator sees the stage's video through the live socket, as their own
+        # attendee (moderating: not audience). A host has the console for that, and
+        # their pages there are what puts them on stage.
+        watches_stage = not user_is_host(broadcast=broadcast, user=request.user)
+        if watches_stage:
+            attendee_for_user(broadcast=broadcast, user=request.user)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Live dashboard: {broadcast}",
             "broadcast": broadcast,
             "socket_path": f"/ws/broadcasts/{broadcast.slug}/dashboard/",
+            "stage_socket_path": f"/ws/broadcasts/{broadcast.slug}/" if watches_stage else "",
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/broadcasts/broadcast/dashboard.html", context)
