@@ -1,6 +1,9 @@
 // The side panel's tabs (WAI-ARIA tabs pattern): one panel shown at a time, arrow keys
 // move between tabs, and a tab that is not open carries a count of what it holds that
 // was not seen yet (or, with `count`, a number always shown, like raised hands waiting).
+// Where the panel is a bottom sheet (the host console on a phone), its handle folds it
+// down to the tab row, by a press or a swipe; a folded panel shows nothing, so its
+// counts keep going up, and pressing a tab opens it again.
 
 export class Tabs {
   constructor(list, { onChange = () => {} } = {}) {
@@ -24,7 +27,49 @@ export class Tabs {
       const panel = event.target.closest('[role="tabpanel"]');
       if (panel) this.select(panel.dataset.panel, { focus: false });
     });
+    this.sheet = list.closest('.side-panel');
+    this.handle = this.sheet?.querySelector('[data-sheet-handle]') || null;
+    this.foldedByHand = false;
+    if (this.handle) this.makeFoldable();
     this.select(this.tabs.find((tab) => tab.getAttribute('aria-selected') === 'true')?.dataset.tab || this.tabs[0].dataset.tab, { focus: false });
+  }
+
+  // Folded only where the handle shows (a phone); a wider window unfolds the sheet.
+  get folded() {
+    return this.foldedByHand && this.handle.checkVisibility();
+  }
+
+  fold(folded) {
+    this.foldedByHand = folded;
+    this.sheet.dataset.sheet = folded ? 'folded' : 'open';
+    this.handle.setAttribute('aria-expanded', String(!folded));
+    this.handle.querySelector('[data-sheet-word]').textContent = folded ? 'Show panels' : 'Hide panels';
+    const name = this.current;
+    if (!folded && this.counts.has(name)) this.seen.set(name, this.counts.get(name));
+    for (const tab of this.tabs) this.renderUnread(tab.dataset.tab);
+    this.onChange(name);
+  }
+
+  makeFoldable() {
+    let start = null;
+    let swiped = false;
+    this.handle.addEventListener('pointerdown', (event) => {
+      start = event.clientY;
+      swiped = false;
+      this.handle.setPointerCapture(event.pointerId); // the finger leaves the handle
+    });
+    this.handle.addEventListener('pointerup', (event) => {
+      if (start === null) return;
+      const moved = event.clientY - start;
+      start = null;
+      if (Math.abs(moved) < 24) return; // a press: the click below
+      swiped = true;
+      this.fold(moved > 0);
+    });
+    this.handle.addEventListener('click', () => {
+      if (!swiped) this.fold(!this.foldedByHand);
+      swiped = false;
+    });
   }
 
   get current() {
@@ -40,6 +85,7 @@ export class Tabs {
   }
 
   select(name, { focus = true } = {}) {
+    if (this.folded) this.fold(false);
     for (const tab of this.tabs) {
       const selected = tab.dataset.tab === name;
       tab.setAttribute('aria-selected', String(selected));
@@ -70,7 +116,7 @@ export class Tabs {
   // show as unread on it.
   track(name, count) {
     this.counts.set(name, count);
-    if (this.current === name || !this.seen.has(name)) this.seen.set(name, count);
+    if ((this.current === name && !this.folded) || !this.seen.has(name)) this.seen.set(name, count);
     this.renderUnread(name);
   }
 
@@ -80,7 +126,7 @@ export class Tabs {
 
   renderUnread(name) {
     if (!this.counts.has(name)) return;
-    this.count(name, this.current === name ? 0 : this.unread(name), 'new');
+    this.count(name, this.current === name && !this.folded ? 0 : this.unread(name), 'new');
   }
 
   // A number on the tab (shown whether it is open or not, when called directly).

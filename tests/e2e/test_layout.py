@@ -178,6 +178,72 @@ def test_the_studio_alerts_the_host_and_keeps_its_controls_on_screen(server, new
     expect(console).to_have_title("Host · Studio · PrimeTime")
 
 
+def box(locator) -> dict:
+    return locator.evaluate("(e) => e.getBoundingClientRect().toJSON()")
+
+
+def swipe(page: Page, locator, dy: int) -> None:
+    handle = box(locator)
+    x, y = handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x, y + dy, steps=5)
+    page.mouse.up()
+
+
+def test_the_phone_studio_is_the_preview_with_its_panels_in_a_sheet(server, new_page):
+    viewport = SIZES["phone"]
+    host = UserFactory(username="pho", first_name="Pho", last_name="Ne")
+    broadcast = BroadcastFactory(host=host, slug="sheet", title="Sheet")
+    services.broadcast_start(broadcast=broadcast, by=host)
+    console = open_console(new_page, server, "pho", "sheet", viewport=viewport)
+    stage = console.get_by_role("region", name="Stage", exact=True)
+    open_height = box(stage)["height"]
+    # With the panels open, the toolbar is right under the preview, on screen.
+    microphone = console.get_by_role("button", name="Microphone")
+    expect_on_screen(console, microphone, "Microphone")
+    assert box(microphone)["top"] >= box(stage)["bottom"] - 1
+
+    # Folded by its handle, the sheet keeps only its tabs and the preview fills the screen.
+    handle = console.get_by_role("button", name="Hide panels")
+    expect(handle).to_have_attribute("aria-expanded", "true")
+    handle.click()
+    expect(console.get_by_role("button", name="Show panels")).to_have_attribute(
+        "aria-expanded", "false"
+    )
+    expect(console.get_by_role("tabpanel")).to_have_count(0)
+    expect(console.get_by_role("tab", name="Requests")).to_be_visible()
+    wait_for(lambda: box(stage)["height"] > open_height + 150)
+    assert box(stage)["height"] > 0.7 * viewport["height"]
+    # ... and the toolbar floats over its lower edge.
+    bar, picture = box(microphone), box(stage)
+    assert picture["top"] < bar["top"] and bar["bottom"] <= picture["bottom"]
+    expect_on_screen(console, microphone, "Microphone")
+    assert console.evaluate(NO_SIDEWAYS_SCROLL)
+    assert console.evaluate("document.documentElement.scrollHeight <= window.innerHeight")
+    console.screenshot(path=ARTIFACTS / "layout-studio-folded-phone.png")
+
+    # Folded, the open tab's news counts on it, as on a closed tab.
+    console.get_by_role("button", name="Show panels").click()
+    console.get_by_role("tab", name="Questions").click()
+    swipe(console, console.get_by_role("button", name="Hide panels"), 80)
+    expect(console.get_by_role("button", name="Show panels")).to_be_visible()
+    viewer = join_as_guest(new_page, server, "sheet", "Quinn")
+    viewer.get_by_label("Your question").fill("Is it waterproof?")
+    viewer.get_by_role("button", name="Ask question").click()
+    questions = console.get_by_role("tab", name="Questions")
+    expect(questions).to_have_accessible_name("Questions (1 new)")
+    # A swipe up opens it again, and what was new is seen.
+    swipe(console, console.get_by_role("button", name="Show panels"), -80)
+    expect(console.get_by_role("tabpanel", name="Questions")).to_contain_text("waterproof")
+    expect(questions).to_have_accessible_name("Questions")
+    # Pressing a tab of a folded sheet opens it on that tab.
+    console.get_by_role("button", name="Hide panels").click()
+    console.get_by_role("tab", name="Engagement").click()
+    expect(console.get_by_role("tabpanel", name="Engagement")).to_be_visible()
+    expect(console.get_by_role("button", name="Hide panels")).to_be_visible()
+
+
 def test_after_the_show_the_console_sums_it_up(server, new_page):
     host = UserFactory(username="sum", first_name="Sum", last_name="Host")
     broadcast = BroadcastFactory(host=host, slug="summary", title="Summary")

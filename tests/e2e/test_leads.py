@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from broadcasts import services
-from tests.e2e.helpers import end_broadcast, join_as_guest, open_console, sign_in
+from participation.models import Attendee
+from tests.e2e.helpers import end_broadcast, join_as_guest, open_console, sign_in, wait_for
 from tests.factories import BroadcastFactory, UserFactory, in_group, ops_user
 from tests.servers import running_server, running_worker
 
@@ -42,7 +44,9 @@ def test_a_viewer_leaves_details_and_ops_download_them(server_and_worker, new_pa
     card.get_by_role("button", name="Not now").click()
     expect(card).to_be_hidden()
 
-    # The end screen offers it again.
+    # The end screen offers it again (after a visit long enough to count in whole seconds).
+    visit = Attendee.objects.get(broadcast=broadcast, display_name="Vera Viewer")
+    wait_for(lambda: Attendee.objects.get(pk=visit.pk).watch_seconds(timezone.now()) >= 2)
     end_broadcast(console)
     expect(vera.get_by_role("heading", name="This broadcast has ended")).to_be_visible()
     expect(card).to_be_visible()
