@@ -123,7 +123,13 @@ class BroadcastAdmin(admin.ModelAdmin):
         (
             "Branding",
             {
-                "fields": ["brand_logo_url", "brand_accent", "brand_cover_url"],
+                "fields": [
+                    "brand_logo",
+                    "brand_logo_url",
+                    "brand_accent",
+                    "brand_cover",
+                    "brand_cover_url",
+                ],
                 "description": "Shown on the landing page, the watch page and the widget.",
             },
         ),

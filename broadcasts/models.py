@@ -1,8 +1,16 @@
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import (
+    FileExtensionValidator,
+    MaxValueValidator,
+    MinValueValidator,
+    RegexValidator,
+)
 from django.db import models
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 
 from core.origins import validate_origin
@@ -25,6 +33,44 @@ class Audience(models.TextChoices):
     PUBLIC = "public", "Public (guests choose a display name)"
     SIGNED_IN = "signed_in", "Signed-in users"
     GROUP = "group", "Members of one group"
+
+
+# Uploaded branding images: raster formats only (an SVG can carry script), small enough
+# to load at once on a phone.
+BRAND_IMAGE_FORMATS = ["png", "jpg", "jpeg", "webp", "gif"]
+BRAND_IMAGE_MAX_BYTES = 2 * 1024 * 1024
+
+
+def validate_brand_image_size(image) -> None:
+    if image.size > BRAND_IMAGE_MAX_BYTES:
+        raise ValidationError(
+            "This image is %(size)s; keep it under %(limit)s.",
+            code="image_too_large",
+            params={
+                "size": filesizeformat(image.size),
+                "limit": filesizeformat(BRAND_IMAGE_MAX_BYTES),
+            },
+        )
+
+
+def brand_image_path(broadcast, filename: str) -> str:
+    """A fresh name for every upload, so a replaced image is a new address and the old
+    one can be cached forever."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "png"
+    return f"brand/{uuid.uuid4().hex}.{extension}"
+
+
+def brand_image_field(verbose_name: str, help_text: str) -> models.ImageField:
+    return models.ImageField(
+        verbose_name,
+        upload_to=brand_image_path,
+        blank=True,
+        validators=[
+            FileExtensionValidator(BRAND_IMAGE_FORMATS),
+            validate_brand_image_size,
+        ],
+        help_text=help_text,
+    )
 
 
 class Broadcast(models.Model):
@@ -53,10 +99,16 @@ class Broadcast(models.Model):
         help_text="Required when the audience is the members of one group.",
     )
 
-    # Branding, on the landing page, the watch page and the widget. Images are addresses
-    # (your website or CDN): PrimeTime stores no uploads.
+    # Branding, on the landing page, the watch page and the widget. An image is uploaded
+    # (kept under MEDIA_ROOT) or given by address (your website or CDN); the upload wins.
+    brand_logo = brand_image_field(
+        "logo",
+        "A small logo (PNG, JPEG, WebP or GIF, up to 2 MB), shown beside the title.",
+    )
     brand_logo_url = models.URLField(
-        "logo URL", blank=True, help_text="A small logo (SVG or PNG), shown beside the title."
+        "logo URL",
+        blank=True,
+        help_text="Or the address of a logo on your website (SVG or PNG).",
     )
     brand_accent = models.CharField(
         "accent colour",
@@ -69,10 +121,15 @@ class Broadcast(models.Model):
         ],
         help_text="Buttons and highlights, as #rrggbb. Empty: PrimeTime's own.",
     )
+    brand_cover = brand_image_field(
+        "cover image",
+        "A wide picture for the landing page and the screen before the start (PNG, JPEG, "
+        "WebP or GIF, up to 2 MB).",
+    )
     brand_cover_url = models.URLField(
         "cover image URL",
         blank=True,
-        help_text="A wide picture for the landing page and the screen before the start.",
+        help_text="Or the address of a cover image on your website.",
     )
 
     cta_headline = models.CharField("call-to-action headline", max_length=200, blank=True)
@@ -151,6 +208,14 @@ class Broadcast(models.Model):
     @property
     def has_cta(self) -> bool:
         return bool(self.cta_label and self.cta_url)
+
+    @property
+    def logo_src(self) -> str:
+        return self.brand_logo.url if self.brand_logo else self.brand_logo_url
+
+    @property
+    def cover_src(self) -> str:
+        return self.brand_cover.url if self.brand_cover else self.brand_cover_url
 
     @property
     def brand_style(self) -> str:

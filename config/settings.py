@@ -369,7 +369,10 @@ STORAGES = {
 # so any ASGI server (daphne, uvicorn) serves CSS and JS without collectstatic.
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+# Uploads (branding images) live here, served by the app at /media/ (config/views.py);
+# every server process must see the same folder.
 MEDIA_ROOT = Path(env_str("PRIMETIME_MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
+MEDIA_URL = "/media/"
 # Lead exports hold personal data: their own folder, never under a public URL; they are
 # downloaded through a permission-checked view.
 EXPORTS_ROOT = Path(env_str("PRIMETIME_EXPORTS_DIR", str(BASE_DIR / "var" / "exports")))

@@ -5,7 +5,7 @@ from django.urls import include, path
 from backoffice.urls import broadcast_urlpatterns as backoffice_urlpatterns
 from broadcasts.urls import urlpatterns as broadcast_urlpatterns
 from broadcasts.views import home
-from config.views import favicon, health
+from config.views import favicon, health, uploaded_image
 from leads.urls import broadcast_urlpatterns as lead_urlpatterns
 from participation.urls import broadcast_urlpatterns as audience_urlpatterns
 from participation.views import avatar
@@ -28,6 +28,7 @@ urlpatterns = [
     path("leads/", include("leads.urls")),
     path("api/", include("config.api")),
     path("healthz", health, name="health"),
+    path("media/<path:name>", uploaded_image, name="uploaded-image"),
     path("avatar/<str:letters>/<int:hue>.svg", avatar, name="avatar"),
 ]
 

@@ -1,7 +1,10 @@
-from django.http import HttpRequest, HttpResponse
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_safe
 
 
 @never_cache
@@ -16,3 +19,32 @@ def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico whatever a page's icon link says: the SVG icon,
     under its static (hashed, long-cached) name."""
     return redirect(static("favicon.svg"), permanent=True)
+
+
+# What /media/ may answer with: the branding formats the upload accepts, nothing else.
+UPLOADED_IMAGE_TYPES = {
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "gif": "image/gif",
+}
+
+
+@require_safe
+def uploaded_image(request: HttpRequest, name: str) -> FileResponse:
+    """An uploaded branding image. Their names are fresh for every upload, so they are
+    cached for a year; nosniff and a sandbox keep a file that is not what it claims from
+    being run as a page."""
+    content_type = UPLOADED_IMAGE_TYPES.get(name.rsplit(".", 1)[-1].lower())
+    if content_type is None or not name.startswith("brand/"):
+        raise Http404("No such image.")
+    try:
+        image = default_storage.open(name)
+    except (FileNotFoundError, IsADirectoryError, SuspiciousFileOperation):
+        raise Http404("No such image.") from None
+    response = FileResponse(image, content_type=content_type)
+    response["Cache-Control"] = "public, max-age=31536000, immutable"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

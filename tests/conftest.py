@@ -123,7 +123,9 @@ def fresh_live_caches():
 
 @pytest.fixture(autouse=True)
 def private_exports(settings, tmp_path):
-    """Lead export files of a test go to its own folder, never the project's var/."""
+    """Lead export files and uploads of a test go to its own folder, never the project's
+    var/."""
+    settings.MEDIA_ROOT = tmp_path / "media"
     settings.EXPORTS_ROOT = tmp_path / "exports"
     settings.STORAGES = {
         **settings.STORAGES,

@@ -94,6 +94,7 @@ def server_env(**overrides: str) -> dict[str, str]:
         # Lead exports of test servers stay with the test artifacts (export ids repeat
         # between parallel workers' databases).
         "PRIMETIME_EXPORTS_DIR": str(ARTIFACTS / "exports" / (WORKER or "serial")),
+        "PRIMETIME_MEDIA_ROOT": str(ARTIFACTS / "media" / (WORKER or "serial")),
     }
     if settings.REDIS_URL:
         env["REDIS_URL"] = settings.REDIS_URL

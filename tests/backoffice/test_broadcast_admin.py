@@ -10,6 +10,7 @@ from django.utils.deprecation import RemovedInDjango60Warning
 
 from broadcasts import services
 from broadcasts.models import Broadcast, BroadcastTransition
+from tests.admin_forms import broadcast_form
 from tests.factories import BroadcastFactory, GroupFactory, UserFactory
 
 CHANGELIST = "/admin/broadcasts/broadcast/"
@@ -40,32 +41,6 @@ def _messages(response) -> list[tuple[str, str]]:
 
 def _titles(response) -> set[str]:
     return {str(b) for b in response.context["cl"].result_list}
-
-
-def _form_data(host, **overrides) -> dict:
-    data = {
-        "title": "Summer sale",
-        "slug": "summer-sale",
-        "description": "Hot deals.",
-        "host": str(host.pk),
-        "audience": "public",
-        "audience_group": "",
-        "scheduled_start_0": "",
-        "scheduled_start_1": "",
-        "duration_minutes": "45",
-        "cta_headline": "",
-        "cta_label": "",
-        "cta_url": "",
-        "stage_size": "3",
-        "lead_consent_text": "Yes, contact me.",
-        "transitions-TOTAL_FORMS": "0",
-        "transitions-INITIAL_FORMS": "0",
-        "transitions-MIN_NUM_FORMS": "0",
-        "transitions-MAX_NUM_FORMS": "0",
-        "_save": "Save",
-    }
-    data.update(overrides)
-    return data
 
 
 def _act(client, action: str, *broadcasts: Broadcast):
@@ -159,7 +134,7 @@ def test_non_staff_is_sent_to_the_admin_login(client, viewer_user):
 def test_add_form_creates_a_draft(client, staff, host):
     client.force_login(staff)
     assert client.get(ADD).status_code == 200
-    response = client.post(ADD, _form_data(host))
+    response = client.post(ADD, broadcast_form(host))
     assert response.status_code == 302, response.context["adminform"].form.errors
     broadcast = Broadcast.objects.get(slug="summer-sale")
     assert broadcast.title == "Summer sale"
@@ -174,7 +149,7 @@ def test_add_form_with_a_start_time_schedules_the_broadcast(client, staff, host)
     start = (timezone.now() + timedelta(days=2)).replace(second=0, microsecond=0)
     response = client.post(
         ADD,
-        _form_data(
+        broadcast_form(
             host,
             scheduled_start_0=start.strftime("%Y-%m-%d"),
             scheduled_start_1=start.strftime("%H:%M:%S"),
@@ -198,7 +173,7 @@ def test_change_form_adding_a_start_time_schedules_a_draft(client, staff, host):
     start = (timezone.now() + timedelta(days=2)).replace(second=0, microsecond=0)
     response = client.post(
         change_url(broadcast),
-        _form_data(
+        broadcast_form(
             host,
             scheduled_start_0=start.strftime("%Y-%m-%d"),
             scheduled_start_1=start.strftime("%H:%M:%S"),
@@ -212,7 +187,7 @@ def test_change_form_adding_a_start_time_schedules_a_draft(client, staff, host):
 
 def test_audience_group_without_a_group_is_a_form_error(client, staff, host):
     client.force_login(staff)
-    response = client.post(ADD, _form_data(host, audience="group"))
+    response = client.post(ADD, broadcast_form(host, audience="group"))
     assert response.status_code == 200
     form = response.context["adminform"].form
     assert "audience_group" in form.errors
@@ -223,14 +198,16 @@ def test_audience_group_without_a_group_is_a_form_error(client, staff, host):
 def test_audience_group_with_a_group_is_accepted(client, staff, host):
     group = GroupFactory(name="Partners")
     client.force_login(staff)
-    response = client.post(ADD, _form_data(host, audience="group", audience_group=str(group.pk)))
+    response = client.post(
+        ADD, broadcast_form(host, audience="group", audience_group=str(group.pk))
+    )
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert Broadcast.objects.get(slug="summer-sale").audience_group == group
 
 
 def test_cta_label_without_url_is_a_form_error(client, staff, host):
     client.force_login(staff)
-    response = client.post(ADD, _form_data(host, cta_label="Buy now"))
+    response = client.post(ADD, broadcast_form(host, cta_label="Buy now"))
     assert response.status_code == 200
     assert "cta_url" in response.context["adminform"].form.errors
     assert not Broadcast.objects.exists()
@@ -383,7 +360,7 @@ def test_branding_is_set_in_the_admin(client, staff, host):
         "brand_accent": "#0A7C66",
         "brand_cover_url": "https://cdn.example.com/cover.jpg",
     }
-    response = client.post(ADD, _form_data(host, **branding))
+    response = client.post(ADD, broadcast_form(host, **branding))
     assert response.status_code == 302, response.context["adminform"].form.errors
     broadcast = Broadcast.objects.get(slug="summer-sale")
     assert (broadcast.brand_logo_url, broadcast.brand_accent, broadcast.brand_cover_url) == (
@@ -396,7 +373,7 @@ def test_branding_is_set_in_the_admin(client, staff, host):
 @pytest.mark.parametrize("colour", ["green", "#12345", "#12345g", "0a7c66"])
 def test_an_accent_that_is_not_a_colour_is_refused(client, staff, host, colour):
     client.force_login(staff)
-    response = client.post(ADD, _form_data(host, brand_accent=colour))
+    response = client.post(ADD, broadcast_form(host, brand_accent=colour))
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert errors["brand_accent"] == ["Give the colour as #rrggbb, like #5b3df5."]

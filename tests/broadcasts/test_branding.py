@@ -1,9 +1,16 @@
 """A broadcast's branding (logo, accent colour, cover image) on the landing page, the
 watch page and the widget; pages without branding keep PrimeTime's own look."""
 
+import io
+import os
+import re
+
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
 
 from broadcasts import services
+from tests.admin_forms import broadcast_form
 from tests.factories import BroadcastFactory
 
 pytestmark = pytest.mark.django_db
@@ -67,3 +74,96 @@ def test_pages_without_branding_keep_primetimes_look(client, scheduled_broadcast
     page = client.get(f"/b/{scheduled_broadcast.slug}/").content.decode()
     assert "--accent:" not in page
     assert "brand-logo" not in page and 'class="cover"' not in page
+
+
+# --- Uploaded images ---------------------------------------------------------------------
+
+
+def png(width: int = 8, height: int = 8, *, noise: bool = False) -> bytes:
+    image = Image.new("RGB", (width, height), "#0a7c66")
+    if noise:  # random pixels do not compress: a big file from a modest picture
+        image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+CHANGE = "/admin/broadcasts/broadcast/{}/change/"
+
+
+def upload(client, broadcast, **fields):
+    form = broadcast_form(broadcast.host, title=broadcast.title, slug=broadcast.slug) | fields
+    return client.post(CHANGE.format(broadcast.pk), form)
+
+
+def test_a_logo_and_a_cover_are_uploaded_in_the_admin_and_shown(client, moderator, host):
+    broadcast = BroadcastFactory(host=host, slug="uploaded", brand_logo_url=LOGO)
+    services.broadcast_start(broadcast=broadcast, by=host)
+    client.force_login(moderator)
+    response = upload(
+        client,
+        broadcast,
+        brand_logo=SimpleUploadedFile("Logo.PNG", png(), content_type="image/png"),
+        brand_cover=SimpleUploadedFile("cover.png", png(64, 24), content_type="image/png"),
+        brand_logo_url=LOGO,
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    broadcast.refresh_from_db()
+    assert re.fullmatch(r"brand/[0-9a-f]{32}\.png", broadcast.brand_logo.name)
+    # The upload wins over the address.
+    assert broadcast.logo_src == f"/media/{broadcast.brand_logo.name}"
+    assert broadcast.cover_src == f"/media/{broadcast.brand_cover.name}"
+
+    client.logout()
+    landing = client.get("/b/uploaded/").content.decode()
+    assert f'src="{broadcast.logo_src}"' in landing and LOGO not in landing
+    assert f'src="{broadcast.cover_src}"' in landing
+
+    image = client.get(broadcast.logo_src)
+    assert image.status_code == 200
+    assert image["Content-Type"] == "image/png"
+    assert image["X-Content-Type-Options"] == "nosniff"
+    assert "immutable" in image["Cache-Control"]
+    assert image["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert b"".join(image.streaming_content) == png()
+
+
+@pytest.mark.parametrize(
+    "upload_file, message",
+    [
+        (SimpleUploadedFile("logo.png", b"<svg onload=alert(1)>"), "Upload a valid image"),
+        (SimpleUploadedFile("logo.svg", b"<svg></svg>"), "Upload a valid image"),
+        (
+            SimpleUploadedFile("logo.png", png(900, 900, noise=True)),
+            "keep it under 2.0\xa0MB",
+        ),
+    ],
+    ids=["not-an-image", "svg", "too-large"],
+)
+def test_an_upload_that_is_not_a_small_raster_image_is_refused(
+    client, moderator, host, upload_file, message
+):
+    broadcast = BroadcastFactory(host=host, slug="refused")
+    client.force_login(moderator)
+    response = upload(client, broadcast, brand_logo=upload_file)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["brand_logo"]
+    assert any(message in error for error in errors), errors
+    broadcast.refresh_from_db()
+    assert not broadcast.brand_logo
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/media/brand/missing.png",
+        "/media/brand/../../config/settings.py",
+        "/media/brand/notes.txt",
+        "/media/exports/1.csv",
+        "/media/brand/",
+    ],
+)
+def test_only_uploaded_images_are_served(client, settings, path):
+    (settings.MEDIA_ROOT / "brand").mkdir(parents=True)
+    (settings.MEDIA_ROOT / "brand" / "notes.txt").write_text("not an image")
+    assert client.get(path).status_code == 404
