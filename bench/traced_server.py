@@ -38,6 +38,7 @@ def main(port: int, snapshot_path: Path) -> None:
         port=port,
         ws="websockets-sansio",
         ws_per_message_deflate=False,
+        ws_max_size=65_536,
         lifespan="off",
         access_log=False,
         log_level="warning",

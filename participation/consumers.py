@@ -2,7 +2,6 @@
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections import defaultdict
 from urllib.parse import parse_qs
@@ -34,7 +33,7 @@ from .realtime.codes import (
 from .realtime.commands import ATTENDEES, REGISTRIES, REGISTRY, Command
 from .realtime.compat import DispatchOnTheLoop, start_eagerly
 from .realtime.counters import counters
-from .realtime.frames import encode, resume_point
+from .realtime.frames import BadFrame, decode, encode, resume_point
 from .realtime.hub import hubs
 from .realtime.names import ATTENDEE, HOSTS
 from .realtime.ratelimit import connection_rate_limits
@@ -235,13 +234,18 @@ class LiveConsumer(DispatchOnTheLoop, AsyncWebsocketConsumer):
             await self._error(None, INVALID, "Send JSON text frames of at most 64 KB.")
             return
         try:
-            frame = json.loads(text_data)
-        except ValueError:
-            await self._error(None, INVALID, "That frame is not JSON.")
+            frame = decode(text_data)
+        except BadFrame as error:
+            await self._error(None, INVALID, str(error))
             return
-        if not isinstance(frame, dict):
-            await self._error(None, INVALID, "A command is a JSON object.")
-            return
+        try:
+            await self._command(frame)
+        except Exception:
+            # Whatever a frame does, the socket stays and the page hears of it.
+            logger.exception("live frame failed")
+            await self._error(None, CONFLICT, "Something went wrong on our side; try again.")
+
+    async def _command(self, frame: dict) -> None:
         ref = frame.get("ref")
         if ref is not None and not (isinstance(ref, str | int) and len(str(ref)) <= MAX_REF_CHARS):
             await self._error(None, INVALID, "`ref` must be a short string.")

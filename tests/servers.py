@@ -60,6 +60,8 @@ SERVER_COMMANDS = {
         "websockets-sansio",
         "--ws-per-message-deflate",
         "false",
+        "--ws-max-size",
+        "65536",
         "--no-access-log",
     ],
 }

@@ -18,5 +18,7 @@ CLOSE_TRY_AGAIN_LATER = 1013
 # WebRTC offers with every codec run to about 10 KB.
 MAX_FRAME_CHARS = 65_536
 MAX_REF_CHARS = 64
+# Commands are flat objects; a signal's ICE candidate sits three levels down.
+MAX_FRAME_DEPTH = 6
 # Public events waiting for a reader that does not read: past this, it resyncs.
 MAX_OUTBOX_FRAMES = 500

@@ -2,9 +2,49 @@
 page asks to resume (`?epoch=E&since=N`)."""
 
 import json
+import re
 from urllib.parse import parse_qs
 
 from django.core.serializers.json import DjangoJSONEncoder
+
+from .codes import MAX_FRAME_DEPTH
+
+# JSON's \ud800-style escapes can spell half a UTF-16 pair, which no encoder, database
+# or page can take.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class BadFrame(ValueError):
+    """A frame that is not a command: its message says what is wrong, for the sender."""
+
+
+def decode(text: str) -> dict:
+    """A page's command frame: a JSON object nested at most MAX_FRAME_DEPTH deep, all of
+    whose text is valid Unicode. Raises BadFrame otherwise."""
+    try:
+        frame = json.loads(text)
+    except RecursionError:
+        raise BadFrame(f"Frames nest at most {MAX_FRAME_DEPTH} levels deep.") from None
+    except ValueError:
+        raise BadFrame("That frame is not JSON.") from None
+    if not isinstance(frame, dict):
+        raise BadFrame("A command is a JSON object.")
+    _check(frame, 1)
+    return frame
+
+
+def _check(value, depth: int) -> None:
+    if isinstance(value, str):
+        if LONE_SURROGATE.search(value):
+            raise BadFrame("Text must be valid Unicode (a lone surrogate is not).")
+        return
+    if isinstance(value, dict | list):
+        if depth > MAX_FRAME_DEPTH:
+            raise BadFrame(f"Frames nest at most {MAX_FRAME_DEPTH} levels deep.")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            _check(key, depth)
+            _check(item, depth + 1)
 
 
 def encode(payload: dict) -> str:

@@ -9,7 +9,7 @@ from django.conf import settings
 
 from broadcasts import services
 from broadcasts.models import Audience, Broadcast, BroadcastState
-from participation.models import Attendee, Role
+from participation.models import Attendee, Question, Role
 from participation.realtime.bus import bus
 from tests.factories import BroadcastFactory, GroupFactory, GuestFactory, UserFactory
 from tests.participation.live_client import live_client, refused
@@ -130,6 +130,26 @@ async def test_a_forbidden_move_is_a_conflict_and_changes_nothing(scheduled_broa
         ('{"type": 42, "ref": "x3"}', "x3"),
         ('{"type": "ping", "ref": {"nested": true}}', None),
         ('{"type": "ping", "ref": "' + "r" * 65 + '"}', None),
+        # JSON nested past Python's recursion limit, and merely too deep.
+        ('{"type": "ping", "x": ' + "[" * 5000 + "]" * 5000 + "}", None),
+        ('{"type": "ping", "x": ' + "[" * 7 + "]" * 7 + "}", None),
+        # Half a UTF-16 pair, in a value and in a key: no database or page takes it.
+        ('{"type": "question.ask", "ref": "q", "text": "hi \\ud800"}', None),
+        ('{"type": "ping", "\\udfff": 1}', None),
+    ],
+    ids=[
+        "not-json",
+        "array",
+        "string",
+        "no-type",
+        "unknown-type",
+        "type-not-string",
+        "ref-object",
+        "ref-long",
+        "nested-5000",
+        "nested-8",
+        "surrogate-value",
+        "surrogate-key",
     ],
 )
 async def test_malformed_frames_get_invalid_and_the_connection_stays_open(
@@ -141,6 +161,13 @@ async def test_malformed_frames_get_invalid_and_the_connection_stays_open(
         assert error["code"] == "invalid"
         assert error["ref"] == ref
         assert (await viewer.command("ping"))["type"] == "ack"
+    assert not await database_sync_to_async(Question.objects.exists)()
+
+
+async def test_a_frame_nested_within_the_limit_is_a_command(live_broadcast, guest):
+    async with live_client(live_broadcast.slug, guest_key=guest.guest_key) as viewer:
+        await viewer.send_raw('{"type": "ping", "ref": "ok", "x": ' + "[" * 5 + "]" * 5 + "}")
+        assert (await viewer.receive_until("ack"))["ref"] == "ok"
 
 
 async def test_an_oversized_frame_is_refused(live_broadcast, guest):

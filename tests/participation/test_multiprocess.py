@@ -92,3 +92,24 @@ async def test_a_pause_on_one_process_reaches_a_viewer_on_the_other(
         assert resumed["state"] == "live"
         assert viewer.frames[0]["type"] != "snapshot"
         assert viewer.frames[0]["seq"] == seen + 1
+
+
+async def test_uvicorn_as_the_readme_runs_it_refuses_a_big_frame_before_reading_it(
+    redis_url, live_broadcast
+):
+    """The server's own limit (`--ws-max-size`) closes the socket with 1009 (message too
+    big) as the frame's header arrives, instead of buffering megabytes first; a frame
+    just under it is still a command."""
+    guest = await database_sync_to_async(GuestFactory)(broadcast=live_broadcast)
+    with running_server("uvicorn-workers", REDIS_URL=redis_url) as base:
+        async with connect(base, live_broadcast.slug, guest_cookie(guest.guest_key)) as ws:
+            socket = Socket(ws)
+            await socket.receive_until("snapshot")
+            await ws.send(json.dumps({"type": "ping", "ref": "big", "pad": "x" * 65_000}))
+            await socket.receive_until("ack", ref="big")
+            with pytest.raises(websockets.ConnectionClosed):
+                await ws.send("x" * 15_000_000)  # refused while it is still being sent
+                async with asyncio.timeout(5):
+                    while True:  # events of the room may come before the close
+                        await ws.recv()
+            assert ws.close_code == 1009
