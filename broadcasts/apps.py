@@ -6,4 +6,4 @@ class BroadcastsConfig(AppConfig):
     verbose_name = "Broadcasts"
 
     def ready(self):
-        from . import checks  # noqa: F401  (registers them)
+        from . import checks, signals  # noqa: F401  (registers them, connects them)

@@ -66,6 +66,11 @@ post_save.connect(_forget_changed, sender=Broadcast, dispatch_uid="page-broadcas
 post_delete.connect(_forget_changed, sender=Broadcast, dispatch_uid="page-broadcasts-gone")
 
 
+def host_user_ids(*, broadcast: Broadcast) -> set[int]:
+    """The host and the co-hosts, by user id."""
+    return {broadcast.host_id, *broadcast.co_hosts.values_list("pk", flat=True)}
+
+
 def user_is_host(*, broadcast: Broadcast, user: AnyUser) -> bool:
     """The host and the co-hosts: who may use the host console and host-only commands."""
     if not user.is_authenticated:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from broadcasts.audit import audit_record
 from broadcasts.models import Broadcast, BroadcastState
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, Forbidden, InvalidInput
 from participation.models import Attendee
 from participation.realtime import events
 from participation.realtime.publish import publish_on_commit, send_to_hosts_on_commit
@@ -32,21 +32,24 @@ def lead_capture(*, broadcast: Broadcast, attendee: Attendee | None, data: dict)
     """
     if broadcast.state == BroadcastState.DRAFT:
         raise Conflict("This broadcast is not open yet.")
+    if attendee is not None and attendee.removed_at is not None:
+        raise Forbidden("You were removed from this broadcast.")
     form = LeadForm(data, broadcast=broadcast)
     if form.is_spam:
         logger.info("lead form honeypot filled on broadcast %s", broadcast.pk)
         return None
+    # Validated first: a mistyped email is corrected, not counted against the person.
+    if not form.is_valid():
+        raise InvalidInput(
+            "Some fields need another look.",
+            details={field: [str(m) for m in errors] for field, errors in form.errors.items()},
+        )
     if attendee is not None:
         rate_limit(
             key=f"lead:attendee:{attendee.pk}",
             allowed=5,
             per_seconds=600,
             message="You have sent your details several times already. Wait a few minutes.",
-        )
-    if not form.is_valid():
-        raise InvalidInput(
-            "Some fields need another look.",
-            details={field: [str(m) for m in errors] for field, errors in form.errors.items()},
         )
     values = form.cleaned_data
     rate_limit(

@@ -5,7 +5,7 @@ from django.conf import settings
 
 from core.errors import RateLimited
 
-from .realtime.ratelimit import count_actions
+from .realtime.ratelimit import take_allowance
 
 ATTENDEE_LIMIT_MESSAGES = {
     "question": "You are asking questions faster than the host can read them. "
@@ -27,7 +27,9 @@ def attendees_past_rate_limit(*, attendee_ids: list[int], action: str) -> list[b
     order), in one round trip; answer, for each, whether it went past the setting's
     allowance."""
     allowed, per_seconds = settings.ATTENDEE_RATE_LIMITS[action]
-    counts = count_actions(
-        [f"{action}:{attendee_id}" for attendee_id in attendee_ids], per_seconds=per_seconds
+    taken = take_allowance(
+        [f"{action}:{attendee_id}" for attendee_id in attendee_ids],
+        allowed=allowed,
+        per_seconds=per_seconds,
     )
-    return [count > allowed for count in counts]
+    return [not allowed_now for allowed_now in taken]

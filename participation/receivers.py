@@ -2,9 +2,9 @@
 
 from django.dispatch import receiver
 
-from broadcasts.signals import ending, went_live
+from broadcasts.signals import ending, hosts_changed, went_live
 
-from .services import attendee_for_user, viewers_sample_at_end
+from .services import attendee_for_user, hosts_demote_former, viewers_sample_at_end
 from .stage import stage_clear_for_end
 
 
@@ -23,3 +23,8 @@ def sample_the_last_moment(sender, broadcast, **kwargs) -> None:
 def clear_the_stage(sender, broadcast, **kwargs) -> None:
     """Pending requests to speak expire and every speaker's call ends."""
     stage_clear_for_end(broadcast=broadcast)
+
+
+@receiver(hosts_changed, dispatch_uid="participation.former_hosts")
+def demote_former_hosts(sender, broadcast, **kwargs) -> None:
+    hosts_demote_former(broadcast=broadcast)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from broadcasts.media import media_backend
 from broadcasts.models import RUNNING_STATES, Audience, Broadcast, BroadcastState
-from broadcasts.selectors import AnyUser, broadcast_for_audience, user_is_host
+from broadcasts.selectors import AnyUser, broadcast_for_audience, host_user_ids, user_is_host
 from broadcasts.services import broadcast_pause
 from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from core.names import display_name
@@ -26,26 +26,66 @@ from .presenters import attendee_public, media_participant
 from .realtime import events
 from .realtime.bus import bus
 from .realtime.names import counter_section
+from .realtime.publish import send_private_on_commit
 from .selectors import watching
 from .stage import publish_stage
 
 DISPLAY_NAME_MAX = 60
 
 
+# Invisible characters a name may hold: the joiners that build emoji (👩🏽‍💻) and
+# scripts (Persian's non-joiner), and the tags of flag sequences. Other format
+# characters (direction overrides, zero-width spaces) only disguise a name.
+NAME_JOINERS = frozenset("\u200c\u200d") | frozenset(map(chr, range(0xE0020, 0xE0080)))
+
+
 def clean_display_name(raw: str) -> str:
-    """A display name as others will see it: trimmed, one line, 1-60 printable characters."""
+    """A display name as others will see it: trimmed, one line, 1-60 characters, at
+    least one of them visible."""
     name = " ".join((raw or "").split())
     if not name:
         raise InvalidInput("Enter the name others will see.")
     if len(name) > DISPLAY_NAME_MAX:
         raise InvalidInput(f"Keep your name to {DISPLAY_NAME_MAX} characters.")
-    if any(unicodedata.category(ch).startswith("C") for ch in name):
+    if any(unicodedata.category(ch)[0] == "C" and ch not in NAME_JOINERS for ch in name):
         raise InvalidInput("Your name contains characters that cannot be shown.")
+    if not any(unicodedata.category(ch)[0] in "LNPS" for ch in name):
+        raise InvalidInput("Enter the name others will see.")
     return name
 
 
 def _user_display_name(user: AnyUser) -> str:
     return display_name(user)[:DISPLAY_NAME_MAX]
+
+
+def hosts_demote_former(*, broadcast: Broadcast) -> list[Attendee]:
+    """After the broadcast's hosts changed: whoever is no longer one loses the host role
+    now, not at their next visit. Their open consoles are told and closed (they stop
+    receiving the hosts' private frames, and can send no host command), they leave the
+    stage, and on an SFU their right to publish goes. Someone made a host takes the role
+    when they open the console."""
+    hosts = host_user_ids(broadcast=broadcast)
+    former = list(
+        Attendee.objects.filter(broadcast=broadcast, role=Role.HOST).exclude(user_id__in=hosts)
+    )
+    if not former:
+        return []
+    Attendee.objects.filter(pk__in=[a.pk for a in former]).update(role=Role.VIEWER)
+    for attendee in former:
+        attendee.role = Role.VIEWER
+        send_private_on_commit(
+            attendee.pk,
+            events.removed(message="You are no longer a host of this broadcast."),
+            then_close=True,
+        )
+        attendee_id, broadcast_id = attendee.pk, broadcast.pk
+        transaction.on_commit(
+            lambda a=attendee_id, b=broadcast_id: media_backend().left_stage(
+                broadcast_id=b, attendee_id=a
+            )
+        )
+    publish_stage(broadcast)
+    return former
 
 
 def attendee_for_user(*, broadcast: Broadcast, user: AnyUser) -> Attendee:

@@ -51,9 +51,9 @@ def counter_section(kind: str, broadcast_id: int) -> str:
     return f"counter:{kind}:{broadcast_id}"
 
 
-def rate_limit_key(key: str, window: int) -> str:
-    """Redis (or cache) key counting the actions under `key` in one fixed window."""
-    return f"{RATE_LIMIT_PREFIX}{key}:{window}"
+def rate_limit_key(key: str) -> str:
+    """Redis (or cache) key logging when the actions under `key` were allowed."""
+    return f"{RATE_LIMIT_PREFIX}{key}"
 
 
 def listener_name() -> str:

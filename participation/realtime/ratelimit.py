@@ -1,8 +1,10 @@
 """Rate limits: token buckets per connection (how fast one page may send commands),
-and fixed windows per key, shared by every process (how often one person may act)."""
+and sliding windows per key, shared by every process (how often one person may act)."""
 
 import functools
+import threading
 import time
+import uuid
 
 from django.conf import settings
 from django.core.cache import cache
@@ -41,24 +43,52 @@ def connection_rate_limits() -> dict[str, TokenBucket]:
 
 
 def rate_limit(*, key: str, allowed: int, per_seconds: int, message: str) -> None:
-    """Count one action under `key`; raise RateLimited(message) past `allowed` per window.
+    """Count one action under `key`; raise RateLimited(message) if `allowed` were made in
+    the last `per_seconds` already (a refused action is not counted).
 
-    A fixed window, in Redis when it is set up (shared by every process), else in the
-    cache of this process.
+    In Redis when it is set up (shared by every process), else in the cache of this
+    process.
     """
-    (count,) = count_actions([key], per_seconds=per_seconds)
-    if count > allowed:
+    if not take_allowance([key], allowed=allowed, per_seconds=per_seconds)[0]:
         raise RateLimited(message)
 
 
-def count_actions(keys: list[str], *, per_seconds: int) -> list[int]:
-    """Count one action under each of `keys` (a key twice: two actions) in this window of
-    `per_seconds`, in one round trip; answer each key's count so far in the window."""
-    window = int(time.time() // per_seconds)
-    window_keys = [names.rate_limit_key(key, window) for key in keys]
+# Each key's log of when its actions were allowed, in a sorted set: the ones older than
+# the window go, and an action is let in (and logged) only while fewer than `allowed`
+# remain. Keys in order, one after the other: a key twice is two actions.
+SLIDING_WINDOW = """
+local now, window, allowed, call = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local taken = {}
+for i, key in ipairs(KEYS) do
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  if redis.call('ZCARD', key) < allowed then
+    redis.call('ZADD', key, now, call .. ':' .. i)
+    redis.call('PEXPIRE', key, window)
+    taken[i] = 1
+  else
+    taken[i] = 0
+  end
+end
+return taken
+"""
+
+
+def take_allowance(keys: list[str], *, allowed: int, per_seconds: int) -> list[bool]:
+    """One action under each of `keys`, in one round trip: for each, whether it is
+    allowed, that is whether fewer than `allowed` were in the last `per_seconds`.
+
+    A sliding window, exact: six questions in 20 s are six whatever clock minute they
+    fall in, and the allowance comes back as each action turns `per_seconds` old.
+    """
+    now_ms = int(time.time() * 1000)
+    window_ms = per_seconds * 1000
+    log_keys = [names.rate_limit_key(key) for key in keys]
     if settings.REDIS_URL:
-        return _count_in_redis(settings.REDIS_URL, window_keys, per_seconds + 1)
-    return [_count_in_cache(key, per_seconds + 1) for key in window_keys]
+        script = _sliding_window_script(settings.REDIS_URL)
+        taken = script(keys=log_keys, args=[now_ms, window_ms, allowed, uuid.uuid4().hex])
+        return [bool(flag) for flag in taken]
+    with _cache_lock:
+        return [_take_in_cache(key, now_ms, window_ms, allowed) for key in log_keys]
 
 
 @functools.cache
@@ -68,21 +98,22 @@ def _redis_client(url: str):
     return redis.Redis.from_url(url)
 
 
-def _count_in_redis(url: str, keys: list[str], ttl: int) -> list[int]:
+@functools.cache
+def _sliding_window_script(url: str):
     # One round trip on a pool shared by the process's threads. (Django's cache would
     # open a connection per call from the live socket's worker thread: its handler
     # keeps one client per async context.)
-    pipeline = _redis_client(url).pipeline(transaction=False)
-    for key in keys:
-        pipeline.incr(key)
-        pipeline.expire(key, ttl)
-    return [int(count) for count in pipeline.execute()[::2]]
+    return _redis_client(url).register_script(SLIDING_WINDOW)
 
 
-def _count_in_cache(key: str, ttl: int) -> int:
-    cache.add(key, 0, timeout=ttl)
-    try:
-        return cache.incr(key)
-    except ValueError:  # evicted between add and incr: count this one as the first
-        cache.set(key, 1, timeout=ttl)
-        return 1
+# Without Redis (one process): the same log, as a list in the process's cache.
+_cache_lock = threading.Lock()
+
+
+def _take_in_cache(key: str, now_ms: int, window_ms: int, allowed: int) -> bool:
+    log = [moment for moment in cache.get(key, []) if moment > now_ms - window_ms]
+    taken = len(log) < allowed
+    if taken:
+        log.append(now_ms)
+    cache.set(key, log, timeout=window_ms / 1000 + 1)
+    return taken

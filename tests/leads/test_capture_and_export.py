@@ -10,7 +10,7 @@ from django.core.files.storage import storages
 from django.utils import timezone
 
 from broadcasts import services as broadcasts
-from core.errors import Conflict, InvalidInput, RateLimited
+from core.errors import Conflict, Forbidden, InvalidInput, RateLimited
 from leads import capture, exports
 from leads.models import ExportTransition, Lead, LeadExport
 from leads.writers import CSV_HEADER
@@ -92,6 +92,26 @@ def test_rate_limits_per_person_and_per_address(live_broadcast):
         capture.lead_capture(broadcast=live_broadcast, attendee=None, data=form(email="same@x.org"))
     with pytest.raises(RateLimited):
         capture.lead_capture(broadcast=live_broadcast, attendee=None, data=form(email="same@x.org"))
+
+
+def test_mistyped_emails_do_not_count_against_the_person(live_broadcast):
+    ann = GuestFactory(broadcast=live_broadcast, display_name="Ann")
+    for typo in ["ann@", "ann@example", "ann.example.com", "@example.com", "ann@@x", "a b@x.org"]:
+        with pytest.raises(InvalidInput):
+            capture.lead_capture(broadcast=live_broadcast, attendee=ann, data=form(email=typo))
+    lead = capture.lead_capture(
+        broadcast=live_broadcast, attendee=ann, data=form(email="ann@example.com")
+    )
+    assert lead.attendee == ann
+
+
+def test_a_removed_attendee_leaves_no_lead(live_broadcast, host):
+    ann = GuestFactory(broadcast=live_broadcast, display_name="Ann")
+    stage.attendee_remove(broadcast=live_broadcast, attendee_id=ann.pk, by=host)
+    ann.refresh_from_db()
+    with pytest.raises(Forbidden):
+        capture.lead_capture(broadcast=live_broadcast, attendee=ann, data=form())
+    assert not Lead.objects.exists()
 
 
 def test_a_draft_takes_no_leads(host):

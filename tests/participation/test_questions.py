@@ -526,3 +526,20 @@ def test_the_allowance_comes_back_in_the_next_window(live_broadcast, ann, settin
     now[0] += 1
     questions.question_ask(attendee=ann, text="Two")
     assert Question.objects.filter(attendee=ann).count() == 2
+
+
+def test_the_question_limit_slides_across_the_minute(live_broadcast, ann, monkeypatch, settings):
+    """Five a minute, in any 60 s: a burst that straddles a clock minute is counted whole."""
+    from participation.realtime import ratelimit
+
+    settings.ATTENDEE_RATE_LIMITS = {**settings.ATTENDEE_RATE_LIMITS, "question": (5, 60)}
+    clock = {"now": 60 * 1_000_000 + 50.0}  # 50 s into a minute
+    monkeypatch.setattr(ratelimit, "time", types.SimpleNamespace(time=lambda: clock["now"]))
+    for number in range(5):
+        questions.question_ask(attendee=ann, text=f"Question {number}?")
+    clock["now"] += 15  # 5 s into the next minute, 15 s after the burst
+    with pytest.raises(RateLimited):
+        questions.question_ask(attendee=ann, text="A sixth, within 20 s?")
+    clock["now"] += 50  # over a minute after the burst
+    questions.question_ask(attendee=ann, text="Later?")
+    assert Question.objects.filter(attendee=ann).count() == 6

@@ -1,6 +1,7 @@
 """Removing someone from a broadcast: disconnected, off stage, and no way back."""
 
 import pytest
+from channels.db import database_sync_to_async
 
 from core.errors import Conflict, Forbidden
 from participation import stage
@@ -81,3 +82,31 @@ def test_moderators_remove_from_the_admin(client, live_broadcast, ann):
     )
     ann.refresh_from_db()
     assert ann.removed_by == moderator
+
+
+async def test_a_co_host_taken_off_the_hosts_loses_the_console_at_once(live_broadcast, host):
+    cohost = await database_sync_to_async(UserFactory)(username="cora", first_name="Cora")
+    await database_sync_to_async(live_broadcast.co_hosts.add)(cohost)
+    async with (
+        live_client(live_broadcast.slug, user=host) as console,
+        live_client(live_broadcast.slug, user=cohost) as second_console,
+    ):
+        assert second_console.snapshot["me"]["role"] == "host"
+        assert (await second_console.command("lead.prompt"))["type"] == "ack"
+
+        # The admin takes her off the broadcast's hosts while her console is open.
+        await database_sync_to_async(live_broadcast.co_hosts.remove)(cohost)
+        told = await second_console.receive_until("removed")
+        assert told["message"] == "You are no longer a host of this broadcast."
+        closed = await second_console.communicator.receive_output(timeout=5)
+        assert closed == {"type": "websocket.close", "code": 4403}
+        stage = await console.receive_until("stage.changed")
+        assert [entry["name"] for entry in stage["stage"]] == ["Hana Host"]
+
+    attendee = await database_sync_to_async(Attendee.objects.get)(user=cohost)
+    assert attendee.role == "viewer" and attendee.removed_at is None
+    # Back as a viewer (not removed from the broadcast): no host command passes.
+    async with live_client(live_broadcast.slug, user=cohost) as page:
+        assert page.snapshot["me"]["role"] == "viewer"
+        for command in ("lead.prompt", "broadcast.pause", "hand.lower_all"):
+            assert (await page.command(command))["code"] == "forbidden"
