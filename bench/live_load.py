@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from bench.common import (  # noqa: E402
+    LOOPBACK_CROWD,
     ChildProcesses,
     Tab,
     Tally,
@@ -740,6 +741,7 @@ def main(argv: list[str] | None = None) -> int:
         "DJANGO_SECURE_SSL_REDIRECT": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "PYTHONUNBUFFERED": "1",
+        **LOOPBACK_CROWD,
     }
     if not os.environ.get("DATABASE_URL"):
         env["DATABASE_URL"] = f"sqlite:///{settings.DATABASES['default']['NAME']}"

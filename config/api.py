@@ -2,11 +2,27 @@
 
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.exceptions import ValidationError
 from rest_framework.routers import DefaultRouter
 
 from backoffice.api import BroadcastViewSet
+from config.views import signin_locked_out
 from leads.api import ExportViewSet, LeadViewSet
+
+
+class ObtainAuthTokenThrottled(ObtainAuthToken):
+    """DRF's token for a username and password, under the sign-in throttle: axes marks
+    DRF's own request object when it refuses, where its middleware does not look."""
+
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        except ValidationError:
+            if getattr(request, "axes_locked_out", False):
+                return signin_locked_out(request._request)
+            raise
+
 
 router = DefaultRouter()
 router.register("broadcasts", BroadcastViewSet, basename="broadcast")
@@ -15,7 +31,7 @@ router.register("exports", ExportViewSet, basename="export")
 
 urlpatterns = [
     path("", include(router.urls)),
-    path("token/", obtain_auth_token, name="api-token"),
+    path("token/", ObtainAuthTokenThrottled.as_view(), name="api-token"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

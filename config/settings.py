@@ -8,6 +8,7 @@ read here and nowhere else; a bad value stops start-up with a clear message.
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -83,6 +84,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "broadcasts",
     "participation",
     "leads",
@@ -99,6 +101,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -347,6 +351,21 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/admin/"
 
+# Sign-in throttling (django-axes), on every way in: the sign-in page, the admin's and
+# /api/token/. A username tried from one address is refused for a while after a few
+# wrong passwords; a right one resets the count. Attempts and lockouts are listed in the
+# admin (Axes), where staff can also clear them.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("PRIMETIME_SIGNIN_FAILURES", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("PRIMETIME_SIGNIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.views.signin_locked_out"
+AXES_VERBOSE = False
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
@@ -397,6 +416,9 @@ for _origin in EMBED_ALLOWED_ORIGINS:
 
 GUEST_COOKIE_NAME = "primetime_guest"
 GUEST_COOKIE_MAX_AGE = 60 * 60 * 24 * 365
+# New guests one network address may make in any minute (the watch page's name form
+# and the widget): enough for an office arriving behind one NAT, not for a script.
+GUESTS_PER_ADDRESS_PER_MINUTE = env_int("PRIMETIME_GUESTS_PER_ADDRESS_PER_MINUTE", 60, minimum=1)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -29,6 +29,7 @@ class Arrival:
     session_key: str | None
     guest_key: uuid.UUID | None
     embedded: bool = False
+    address: str | None = None
 
 
 def attendees_arriving(arrivals: list[Arrival]) -> list:
@@ -42,6 +43,7 @@ def attendees_arriving(arrivals: list[Arrival]) -> list:
             user=user_of_session(arrival.session_key) if arrival.session_key else AnonymousUser(),
             guest_key=arrival.guest_key,
             embedded=arrival.embedded,
+            address=arrival.address,
         )
         for arrival in arrivals
     ]

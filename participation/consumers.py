@@ -93,6 +93,7 @@ class LiveConsumer(DispatchOnTheLoop, AsyncWebsocketConsumer):
             session_key=cookies.get(settings.SESSION_COOKIE_NAME),
             guest_key=guest_key,
             embedded=widget_token is not None,
+            address=(self.scope.get("client") or (None,))[0],
         )
         try:
             attendee = await admissions.identify.submit(request)

@@ -14,6 +14,7 @@ ATTENDEE_LIMIT_MESSAGES = {
     "like": "Slow down a little, then try again.",
     "rate": "You are changing your rating very quickly. Wait a moment, then try again.",
 }
+NEW_GUESTS_MESSAGE = "Many people joined from your network just now. Wait a minute, then try again."
 
 
 def attendee_rate_limit(*, attendee_id: int, action: str) -> None:
@@ -33,3 +34,26 @@ def attendees_past_rate_limit(*, attendee_ids: list[int], action: str) -> list[b
         per_seconds=per_seconds,
     )
     return [not allowed_now for allowed_now in taken]
+
+
+def new_guests_allowed(*, addresses: list[str | None]) -> list[bool]:
+    """One new guest from each of these network addresses (an address twice: two
+    guests), in one round trip: for each, whether it may be made now. Without an
+    address (a server that does not say) there is nothing to count by."""
+    counted = [address for address in addresses if address]
+    taken = iter(
+        take_allowance(
+            [f"guests:{address}" for address in counted],
+            allowed=settings.GUESTS_PER_ADDRESS_PER_MINUTE,
+            per_seconds=60,
+        )
+        if counted
+        else []
+    )
+    return [next(taken) if address else True for address in addresses]
+
+
+def new_guest_allowed(*, address: str | None) -> None:
+    """Count one new guest from `address`; raise RateLimited past the allowance."""
+    if not new_guests_allowed(addresses=[address])[0]:
+        raise RateLimited(NEW_GUESTS_MESSAGE)

@@ -17,10 +17,11 @@ from broadcasts.media import media_backend
 from broadcasts.models import RUNNING_STATES, Audience, Broadcast, BroadcastState
 from broadcasts.selectors import AnyUser, broadcast_for_audience, host_user_ids, user_is_host
 from broadcasts.services import broadcast_pause
-from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited
 from core.names import display_name
 
 from .analytics import audience_summary, likes_count, rating_summary
+from .limits import NEW_GUESTS_MESSAGE, new_guest_allowed, new_guests_allowed
 from .models import STAGE_ROLES, Attendee, Role, ViewerSample, new_guest_key
 from .presenters import attendee_public, media_participant
 from .realtime import events
@@ -128,15 +129,21 @@ def attendee_of_user(*, broadcast: Broadcast, user: AnyUser) -> Attendee | None:
 
 
 def attendee_join_as_guest(
-    *, broadcast: Broadcast, guest_key: uuid.UUID | None, display_name: str
+    *,
+    broadcast: Broadcast,
+    guest_key: uuid.UUID | None,
+    display_name: str,
+    address: str | None = None,
 ) -> Attendee:
     """A guest enters a public broadcast under the name they chose (or renames themselves).
     A newcomer (no guest key yet) gets a new one, in a single INSERT: a crowd arriving at
-    the watch page is mostly newcomers."""
+    the watch page is mostly newcomers. Newcomers from one network `address` are
+    limited per minute (RateLimited)."""
     if broadcast.audience != Audience.PUBLIC:
         raise Forbidden("Sign in to watch this broadcast.")
     name = clean_display_name(display_name)
     if guest_key is None:
+        new_guest_allowed(address=address)
         return Attendee.objects.create(
             broadcast=broadcast, guest_key=new_guest_key(), display_name=name
         )
@@ -181,6 +188,8 @@ class ConnectionRequest:
     user: AnyUser
     guest_key: uuid.UUID | None
     embedded: bool = False
+    # The network address it comes from, which new guests are limited by.
+    address: str | None = None
 
 
 def attendees_for_connections(
@@ -215,13 +224,21 @@ def attendees_for_connections(
         }
         # Past broadcast_for_audience, an anonymous visitor's broadcast is public.
         unknown = keys - known.keys()
-        arriving = {
-            requests[i].guest_key
-            for i in indexes
-            if requests[i].embedded and requests[i].guest_key in unknown
-        }
+        first_of_key = {}
+        for i in indexes:
+            key = requests[i].guest_key
+            if requests[i].embedded and key in unknown:
+                first_of_key.setdefault(key, i)
+        allowed = new_guests_allowed(addresses=[requests[i].address for i in first_of_key.values()])
+        arriving = {key for key, ok in zip(first_of_key, allowed, strict=True) if ok}
+        for key in first_of_key.keys() - arriving:
+            for i in indexes:
+                if requests[i].guest_key == key:
+                    outcomes[i] = RateLimited(NEW_GUESTS_MESSAGE)
         known |= widget_guests_join(broadcast=broadcast, guest_keys=arriving)
         for index in indexes:
+            if outcomes[index] is not None:
+                continue
             try:
                 outcomes[index] = _admitted(known.get(requests[index].guest_key))
             except DomainError as error:

@@ -18,7 +18,7 @@ from broadcasts.selectors import (
     origin_may_embed,
     user_is_host,
 )
-from core.errors import Forbidden, NotFound
+from core.errors import Forbidden, NotFound, RateLimited
 from core.http import domain_errors, forbidden_page
 
 from . import reactions, services
@@ -66,11 +66,17 @@ def watch(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST":
         form = GuestNameForm(request.POST)
         if form.is_valid():
-            attendee = services.attendee_join_as_guest(
-                broadcast=broadcast,
-                guest_key=guest_key,
-                display_name=form.cleaned_data["display_name"],
-            )
+            try:
+                attendee = services.attendee_join_as_guest(
+                    broadcast=broadcast,
+                    guest_key=guest_key,
+                    display_name=form.cleaned_data["display_name"],
+                    address=request.META.get("REMOTE_ADDR"),
+                )
+            except RateLimited as error:
+                form.add_error(None, error.message)
+                context = {"broadcast": broadcast, "form": form}
+                return render(request, "broadcasts/guest_name.html", context, status=429)
             response = redirect("broadcasts:watch", slug=slug)
             set_guest_cookie(response, attendee.guest_key)
             return response

@@ -9,7 +9,7 @@ RATE_LIMITED = "rate_limited"
 ERROR_CODES = (INVALID, FORBIDDEN, NOT_FOUND, CONFLICT, RATE_LIMITED)
 
 # Close codes of a refused handshake (the browser sees a failed connection; tools see these).
-CLOSE_CODES = {INVALID: 4400, FORBIDDEN: 4403, NOT_FOUND: 4404}
+CLOSE_CODES = {INVALID: 4400, FORBIDDEN: 4403, NOT_FOUND: 4404, RATE_LIMITED: 4429}
 # Sent when this process may have missed events: reconnect and replay from your seq.
 CLOSE_RESYNC = 4000
 # The database cannot serve the page right now (WebSocket's own "Try Again Later").

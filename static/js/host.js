@@ -34,6 +34,7 @@ let announced = false;
 let sendingTo = 0;
 let sfuState = ''; // on an SFU: connecting, connected or reconnecting
 let subscribers = null; // on an SFU: how many receive our stream, as Janus counts them
+let removedBecause = ''; // the server's reason, when it takes this console out
 // The title counts what waits: raised hands, and questions the host has not seen.
 const tabs = new Tabs(bound(root, 'tabs'), { onChange: () => renderWaiting() });
 const alerts = new Alerts(root.querySelector('[data-alerts="sound"]'));
@@ -375,6 +376,14 @@ const socket = new LiveSocket(root.dataset.livePath, {
       say(`${event.attendee.name} declined the invitation.`);
       return;
     }
+    if (event.type === 'removed') {
+      // No longer a host: the socket closes next; stop sending and receiving now.
+      removedBecause = event.message;
+      receiver?.mesh.leave();
+      publisher?.closeAll();
+      studio.stop();
+      return;
+    }
     const before = { hands: state.hands.length, questions: state.questions.length };
     if (applyEvent(state, event)) {
       // Something new for the host: a hand went up, or a question came.
@@ -384,7 +393,7 @@ const socket = new LiveSocket(root.dataset.livePath, {
     }
   },
   onStatus(status) {
-    renderConnection(root, status);
+    renderConnection(root, status, removedBecause);
   },
 });
 

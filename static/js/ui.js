@@ -274,8 +274,9 @@ export function renderPeople(root, state, { invite = null, remove = null } = {})
   bound(root, 'people-count').textContent = `(${state.audience.count})`;
 }
 
-export function renderConnection(root, status) {
-  bound(root, 'connection').textContent = CONNECTION_TEXT[status] ?? '';
+// `reason`: what the server said when it took the page out (its `removed` event).
+export function renderConnection(root, status, reason = '') {
+  bound(root, 'connection').textContent = (status === 'removed' && reason) || (CONNECTION_TEXT[status] ?? '');
   root.dataset.connection = status;
   if (status === 'removed') document.body.dataset.removed = 'true';
 }

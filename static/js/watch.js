@@ -39,6 +39,7 @@ let firstSnapshot = true;
 // While this viewer is on stage: their camera and microphone, and what sends them.
 let studio = null;
 let publisher = null;
+let removedBecause = ''; // the server's reason, when it takes this page out
 
 const running = () => isRunning(state);
 const onStage = () => state.stage.some((a) => a.id === state.me.id);
@@ -231,6 +232,7 @@ const socket = new LiveSocket(root.dataset.livePath, {
     }
     if (event.type === 'removed') {
       // The socket closes next and does not come back: stop every stream now.
+      removedBecause = event.message;
       receiver?.mesh.leave();
       publisher?.closeAll();
       studio?.stop();
@@ -248,7 +250,7 @@ const socket = new LiveSocket(root.dataset.livePath, {
     if (['broadcast.state', 'stage.changed'].includes(event.type)) syncMedia();
   },
   onStatus(status) {
-    renderConnection(root, status);
+    renderConnection(root, status, removedBecause);
   },
 });
 

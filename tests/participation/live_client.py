@@ -94,7 +94,14 @@ def guest_cookie(key: uuid.UUID) -> str:
 
 
 async def open_communicator(
-    slug: str, *, user=None, guest_key=None, query="", origin=ORIGIN, path_suffix=""
+    slug: str,
+    *,
+    user=None,
+    guest_key=None,
+    query="",
+    origin=ORIGIN,
+    path_suffix="",
+    address="127.0.0.1",
 ):
     cookies = []
     if user is not None:
@@ -105,7 +112,9 @@ async def open_communicator(
     if cookies:
         headers.append((b"cookie", "; ".join(cookies).encode()))
     path = f"/ws/broadcasts/{slug}/{path_suffix}" + (f"?{query}" if query else "")
-    return WebsocketCommunicator(application, path, headers=headers)
+    communicator = WebsocketCommunicator(application, path, headers=headers)
+    communicator.scope["client"] = (address, 50000)
+    return communicator
 
 
 @asynccontextmanager
