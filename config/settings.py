@@ -241,6 +241,11 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A message taken by a worker that is then killed comes back after this long (Redis
+# keeps it unacknowledged): longer than the longest export, so that a run under way is
+# never handed to a second worker. Stalled exports do not wait for it: the sweep below
+# queues them again as soon as their run stops showing progress.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # Live events: how many recent public events each broadcast keeps for replay on
@@ -401,6 +406,9 @@ STORAGES["exports"] = {
 }
 # A broadcast's post-session export waits this long after the end, so leads left on the
 # end screen are in it (with a Celery worker; tasks run at once when embedded).
+# A running export whose progress has not moved for this long lost its worker: every
+# server process sweeps for them and queues them again.
+EXPORT_STALL_SECONDS = env_int("PRIMETIME_EXPORT_STALL_SECONDS", 60, minimum=5)
 POST_SESSION_EXPORT_DELAY_SECONDS = env_int("PRIMETIME_POST_SESSION_EXPORT_DELAY", 300, minimum=0)
 
 # The guest cookie identifies a guest attendee across broadcasts (signed, not secret).

@@ -13,3 +13,20 @@ class LeadsConfig(AppConfig):
 
         # A person's own details ride in their live snapshot's `me.lead`.
         register_own_state("lead", lambda ids: leads_of_attendees(attendee_ids=ids))
+        register_export_sweep()
+
+
+def register_export_sweep() -> None:
+    """Exports whose worker died are queued again by every server process's sweep."""
+    from django.conf import settings
+
+    from participation.realtime import jobs
+
+    from .exports import exports_requeue_stalled
+
+    jobs.register(
+        "exports",
+        exports_requeue_stalled,
+        every=lambda: settings.EXPORT_STALL_SECONDS / 2,
+        doing="queue stalled lead exports again",
+    )

@@ -4,13 +4,14 @@ running, done, failed), downloaded; safe to run twice without writing a row twic
 import contextlib
 import logging
 import os
-from datetime import date
+from datetime import date, timedelta
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.files.storage import storages
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,7 +26,7 @@ from participation.realtime.frames import encode
 from participation.realtime.names import EXPORTS_GROUP
 
 from .models import ExportDownload, ExportState, ExportTransition, Lead, LeadExport
-from .writers import export_range, write_csv
+from .writers import Superseded, export_range, write_csv
 
 logger = logging.getLogger(__name__)
 
@@ -33,11 +34,13 @@ E = ExportState
 EXPORT_PERMISSION = "leads.export_leads"
 MAX_RANGE_DAYS = 366
 
-# action -> {from state: to state}. A worker that died mid-export leaves it running; the
-# redelivered task starts it again from the top (the file is rewritten, not appended).
+# action -> {from state: to state}. A worker that died mid-export leaves it running and
+# its heart stops: the sweep queues it again (`requeue`), or the redelivered task starts
+# it again from the top (the file is rewritten, not appended).
 EXPORT_LIFECYCLE = StateMachine(
     moves={
         "start": {E.QUEUED: E.RUNNING, E.RUNNING: E.RUNNING},
+        "requeue": {E.RUNNING: E.QUEUED},
         "finish": {E.RUNNING: E.DONE},
         "fail": {E.QUEUED: E.FAILED, E.RUNNING: E.FAILED},
     },
@@ -139,9 +142,20 @@ def _leads_of(export: LeadExport):
     return leads.filter(created_at__gte=start, created_at__lt=end)
 
 
+def _stalled_before():
+    return timezone.now() - timedelta(seconds=settings.EXPORT_STALL_SECONDS)
+
+
+def _stalled(export: LeadExport) -> bool:
+    # No heartbeat: a run from before runs had one, or one that never wrote it.
+    return export.heartbeat_at is None or export.heartbeat_at < _stalled_before()
+
+
 def export_run(*, export_id: int, chunk_size: int = 5000) -> LeadExport | None:
-    """Write an export's CSV (the Celery task's body). Safe to run twice: a finished
-    export is left alone, and a restarted one rewrites its one file from the top."""
+    """Write an export's CSV (the Celery task's body). Safe to run twice, even at once: a
+    finished export is left alone, a run under way (its heart beating) is left to
+    finish, and a run whose worker died is taken over, rewriting its file from the top.
+    Only the latest run (`attempt`) may finish it."""
     with transaction.atomic():
         export = lock_row(LeadExport.objects, pk=export_id)
         if export is None:  # deleted since it was queued: nothing to do
@@ -149,25 +163,44 @@ def export_run(*, export_id: int, chunk_size: int = 5000) -> LeadExport | None:
             return None
         if export.state in (E.DONE, E.FAILED):
             return export
+        if export.state == E.RUNNING and not _stalled(export):
+            logger.info("lead export %s is being written by another run", export_id)
+            return export
         leads = _leads_of(export)
-        _move(export, "start", started_at=timezone.now(), rows_written=0, rows_total=leads.count())
+        now = timezone.now()
+        _move(
+            export,
+            "start",
+            started_at=now,
+            heartbeat_at=now,
+            attempt=export.attempt + 1,
+            rows_written=0,
+            rows_total=leads.count(),
+        )
+    attempt = export.attempt
     _announce(export.pk)
     storage = storages["exports"]
     name = f"leads/export-{export.pk}.csv"
     final_path = storage.path(name)
     os.makedirs(os.path.dirname(final_path), exist_ok=True)
-    partial_path = final_path + ".partial"
+    partial_path = f"{final_path}.{attempt}.partial"
+    for earlier in range(1, attempt):  # what runs that died left behind
+        _remove(f"{final_path}.{earlier}.partial")
     try:
         # Loaded now: progress messages show them, and a streaming COPY holds the connection.
         shown = LeadExport.objects.select_related("broadcast", "requested_by").get(pk=export.pk)
         rows = write_csv(shown, leads, partial_path, chunk_size=chunk_size, announce=_send)
-        os.replace(partial_path, final_path)
+    except Superseded:
+        logger.warning("lead export %s run %s was taken over; it stops", export.pk, attempt)
+        _remove(partial_path)
+        return None
     except Exception as error:
         logger.exception("lead export %s failed", export.pk)
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(partial_path)
+        _remove(partial_path)
         with transaction.atomic():
             export = lock_row(LeadExport.objects, pk=export.pk)
+            if export.attempt != attempt or export.state != E.RUNNING:
+                return export
             _move(
                 export,
                 "fail",
@@ -178,9 +211,43 @@ def export_run(*, export_id: int, chunk_size: int = 5000) -> LeadExport | None:
         return export
     with transaction.atomic():
         export = lock_row(LeadExport.objects, pk=export.pk)
+        if export.attempt != attempt or export.state != E.RUNNING:
+            # Taken over while this run wrote: the newer run's file is the one.
+            _remove(partial_path)
+            return export
+        os.replace(partial_path, final_path)
         _move(export, "finish", rows_written=rows, file=name, finished_at=timezone.now())
     _announce(export.pk)
     return export
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
+
+
+def exports_requeue_stalled() -> list[int]:
+    """Exports whose run stopped showing progress for EXPORT_STALL_SECONDS (its worker
+    was killed, or lost its machine) are queued again, once: under the row's lock, the
+    move from running to queued happens for one sweeper only."""
+    from .tasks import export_leads
+
+    requeued = []
+    stalled = LeadExport.objects.filter(state=E.RUNNING).filter(
+        Q(heartbeat_at__lt=_stalled_before()) | Q(heartbeat_at=None)
+    )
+    for export_id in stalled.values_list("pk", flat=True):
+        with transaction.atomic():
+            export = lock_row(LeadExport.objects, pk=export_id)
+            if export is None or export.state != E.RUNNING or not _stalled(export):
+                continue
+            _move(export, "requeue")
+            export_leads.delay_on_commit(export.pk)
+            requeued.append(export.pk)
+    for export_id in requeued:
+        logger.warning("lead export %s stalled; queued again", export_id)
+        _announce(export_id)
+    return requeued
 
 
 def export_file(*, export_id: int, user, via: str):

@@ -73,6 +73,10 @@ class LeadExport(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # Which run writes it now (each start counts one), and when that run last showed
+    # progress: a run that stops showing it died with its worker, and is run again.
+    attempt = models.PositiveIntegerField(default=0, editable=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

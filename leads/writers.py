@@ -55,6 +55,10 @@ def export_range(export: LeadExport) -> tuple[datetime, datetime]:
     return start, end
 
 
+class Superseded(Exception):
+    """The export's run was taken over by a newer one (`attempt`): this one stops."""
+
+
 class Progress:
     """Rows written so far, saved and shown at most twice a second. It writes through a
     connection of its own: the export's connection may be busy streaming a COPY."""
@@ -67,22 +71,28 @@ class Progress:
         self.connection = None
 
     def report(self, rows: int) -> None:
+        """Save the rows written so far and the run's heartbeat; raise Superseded when a
+        newer run took the export over (this run's worker was thought dead)."""
         if time.monotonic() - self.last < 0.5:
             return
         self.last = time.monotonic()
         self.export.rows_written = min(rows, self.export.rows_total or rows)
         if not self.own_connection:
-            LeadExport.objects.filter(pk=self.export.pk).update(
-                rows_written=self.export.rows_written
-            )
+            updated = LeadExport.objects.filter(
+                pk=self.export.pk, attempt=self.export.attempt
+            ).update(rows_written=self.export.rows_written, heartbeat_at=timezone.now())
         else:
             if self.connection is None:
                 self.connection = connections.create_connection(DEFAULT_DB_ALIAS)
             with self.connection.cursor() as cursor:
                 cursor.execute(
-                    "UPDATE leads_leadexport SET rows_written = %s WHERE id = %s",
-                    [self.export.rows_written, self.export.pk],
+                    "UPDATE leads_leadexport SET rows_written = %s, heartbeat_at = %s"
+                    " WHERE id = %s AND attempt = %s",
+                    [self.export.rows_written, timezone.now(), self.export.pk, self.export.attempt],
                 )
+                updated = cursor.rowcount
+        if not updated:
+            raise Superseded(self.export.pk)
         self.announce(self.export)
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.html import escape
 from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from broadcasts.models import Broadcast
@@ -178,13 +179,18 @@ def embed_allowed(request: HttpRequest, slug: str) -> JsonResponse:
     return response
 
 
+@csrf_exempt  # a count, nothing else: the landing page stays without cookies
+@require_http_methods(["GET", "POST"])
 @domain_errors
 def cta(request: HttpRequest, slug: str) -> HttpResponse:
-    """Follow the call-to-action from a page without a live socket (the landing page),
-    counting the click for whoever is known."""
+    """The landing page's call-to-action clicks: its beacon POSTs here, and the click is
+    counted for whoever is known. A GET (an old link, a prefetch, a link preview) goes
+    on to the offer without counting anything."""
     broadcast = broadcast_announced(slug=slug, user=request.user, for_page=True)
     if not broadcast.has_cta:
         raise Http404("This broadcast has no call-to-action.")
+    if request.method == "GET":
+        return redirect(broadcast.cta_url)
     if request.user.is_authenticated:
         attendee = services.attendee_of_user(broadcast=broadcast, user=request.user)
     else:
@@ -192,4 +198,4 @@ def cta(request: HttpRequest, slug: str) -> HttpResponse:
             broadcast=broadcast, guest_key=guest_key_from_request(request)
         )
     reactions.cta_click_record(broadcast=broadcast, attendee=attendee, source="landing")
-    return redirect(broadcast.cta_url)
+    return HttpResponse(status=204)

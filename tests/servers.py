@@ -190,6 +190,7 @@ def running_worker(**env_overrides: str):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"worker not ready:\n{log_path.read_text()[-3000:]}")
                 time.sleep(0.2)
-            yield log_path
+            process.log_path = log_path
+            yield process
         finally:
             stop(process)

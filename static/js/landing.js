@@ -3,6 +3,15 @@ import { localizeTimes } from './ui.js';
 
 localizeTimes();
 startCountdowns();
+
+// The call-to-action goes straight to the offer; a beacon counts the click (a POST, so
+// that a link preview or a prefetch of the page counts nothing).
+for (const kind of ['click', 'auxclick']) {
+  document.addEventListener(kind, (event) => {
+    const link = event.target.closest('a[data-cta-beacon]');
+    if (link && (kind === 'click' || event.button === 1)) navigator.sendBeacon(link.dataset.ctaBeacon);
+  });
+}
 const zone = document.getElementById('start-zone');
 if (zone) zone.textContent = `(your time, ${Intl.DateTimeFormat().resolvedOptions().timeZone})`;
 

@@ -137,28 +137,35 @@ def test_a_signed_in_audience_admits_a_signed_in_visitor(client, live_broadcast,
 # --- The call-to-action redirect ------------------------------------------------------
 
 
-def test_go_redirects_to_the_offer_and_counts_the_click(client, live_broadcast):
-    response = client.get(go_url(live_broadcast))
-    assert response.status_code == 302
-    assert response["Location"] == "https://example.com/offer"
+def test_the_beacon_counts_the_click(client, live_broadcast):
+    response = client.post(go_url(live_broadcast))
+    assert response.status_code == 204
     click = CtaClick.objects.get()
     assert (click.broadcast, click.attendee, click.source) == (live_broadcast, None, "landing")
+
+
+def test_a_get_goes_to_the_offer_and_counts_nothing(client, live_broadcast):
+    """A link preview, a prefetch or an old link: on to the offer, no click counted."""
+    response = client.get(go_url(live_broadcast), HTTP_SEC_PURPOSE="prefetch")
+    assert response.status_code == 302
+    assert response["Location"] == "https://example.com/offer"
+    assert not CtaClick.objects.exists()
 
 
 def test_go_credits_a_known_guest(client, live_broadcast):
     ann = GuestFactory(broadcast=live_broadcast)
     client.cookies[settings.GUEST_COOKIE_NAME] = guest_cookie_value(ann.guest_key)
-    client.get(go_url(live_broadcast))
+    client.post(go_url(live_broadcast))
     assert CtaClick.objects.get().attendee == ann
 
 
 def test_go_credits_a_signed_in_attendee_without_making_one(client, live_broadcast, viewer_user):
     client.force_login(viewer_user)
-    client.get(go_url(live_broadcast))
+    client.post(go_url(live_broadcast))
     assert CtaClick.objects.get().attendee is None
     assert not Attendee.objects.filter(user=viewer_user).exists()
     attendee = attendee_for_user(broadcast=live_broadcast, user=viewer_user)
-    client.get(go_url(live_broadcast))
+    client.post(go_url(live_broadcast))
     assert CtaClick.objects.last().attendee == attendee
 
 
@@ -166,13 +173,13 @@ def test_go_without_a_call_to_action_is_not_found(client, host):
     bare = services.broadcast_start(
         broadcast=BroadcastFactory(host=host, cta_label="", cta_url="", cta_headline=""), by=host
     )
-    assert client.get(go_url(bare)).status_code == 404
+    assert client.post(go_url(bare)).status_code == 404
     assert not CtaClick.objects.exists()
 
 
 def test_go_of_a_draft_is_not_found(client, host):
     draft = BroadcastFactory(host=host)
-    assert client.get(go_url(draft)).status_code == 404
+    assert client.post(go_url(draft)).status_code == 404
     assert not CtaClick.objects.exists()
 
 

@@ -79,8 +79,12 @@ def test_landing_of_an_ended_broadcast(client, live_broadcast, host):
 def test_landing_shows_the_call_to_action(client, scheduled_broadcast):
     html = client.get("/b/spring-launch/").content.decode()
     assert "Twenty percent off for viewers" in html
-    # Through PrimeTime, which counts the click, then on to the offer.
-    assert re.search(r'<a[^>]*href="/b/spring-launch/go/"[^>]*>Get the offer</a>', html)
+    # Straight to the offer; a beacon to PrimeTime counts the click.
+    assert re.search(
+        r'<a[^>]*href="https://example.com/offer"[^>]*'
+        r'data-cta-beacon="/b/spring-launch/go/"[^>]*>Get the offer</a>',
+        html,
+    )
 
 
 def test_landing_of_a_draft_is_hidden_from_anonymous(client, host):

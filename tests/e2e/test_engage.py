@@ -194,3 +194,32 @@ def test_the_landing_page_counts_down_then_says_join_live(server, new_page):
     page.goto(f"{server}/")
     page.get_by_role("link", name="Join live: Soon").click()
     expect(page.get_by_label("Your name")).to_be_visible()
+
+
+def test_the_landing_pages_call_to_action_counts_a_click_not_a_visit(server, new_page):
+    host = UserFactory(username="lana", first_name="Lana", last_name="Host")
+    broadcast = BroadcastFactory(
+        host=host,
+        slug="offer",
+        title="Offer",
+        cta_label="Get the offer",
+        cta_url="https://example.com/offer",
+    )
+    services.broadcast_start(broadcast=broadcast, by=host)
+    page = new_page()
+    # The offer's website, offline here: the browser is answered for it.
+    page.context.route(
+        "https://example.com/**",
+        lambda route: route.fulfill(body="<title>The offer</title>", content_type="text/html"),
+    )
+    page.goto(f"{server}/b/offer/")
+    offer = page.get_by_role("link", name="Get the offer")
+    expect(offer).to_have_attribute("href", "https://example.com/offer")
+    # A prefetch or a preview of the address counts nothing.
+    assert page.request.get(f"{server}/b/offer/go/", max_redirects=0).status == 302
+    assert not CtaClick.objects.exists()
+
+    with page.context.expect_page() as opened:
+        offer.click()
+    expect(opened.value).to_have_title("The offer")
+    wait_for(lambda: CtaClick.objects.filter(broadcast=broadcast, source="landing").count() == 1)

@@ -195,7 +195,58 @@ def test_a_failure_is_recorded_and_leaves_no_partial_file(live_broadcast, monkey
     exports.export_run(export_id=export.pk)
     export.refresh_from_db()
     assert export.state == "failed" and "disk full" in export.error
-    assert not storages["exports"].exists(f"leads/export-{export.pk}.csv.partial")
+    assert storages["exports"].listdir("leads")[1] == []  # no partial file
+
+
+def test_a_run_whose_worker_died_is_queued_again_once(live_broadcast, settings):
+    capture.lead_capture(broadcast=live_broadcast, attendee=None, data=form())
+    beat = timezone.now() - timedelta(seconds=settings.EXPORT_STALL_SECONDS + 1)
+    stalled = LeadExport.objects.create(
+        broadcast=live_broadcast, state="running", attempt=1, heartbeat_at=beat
+    )
+    busy = LeadExport.objects.create(
+        broadcast=live_broadcast, state="running", attempt=1, heartbeat_at=timezone.now()
+    )
+    # Tasks run at once here: queued again, it is written by a second run.
+    assert exports.exports_requeue_stalled() == [stalled.pk]
+    assert exports.exports_requeue_stalled() == []
+    stalled.refresh_from_db()
+    assert (stalled.state, stalled.attempt, stalled.rows_written) == ("done", 2, 1)
+    moves = ExportTransition.objects.filter(export=stalled).order_by("pk")
+    assert [(m.from_state, m.to_state) for m in moves][-3:] == [
+        ("running", "queued"),
+        ("queued", "running"),
+        ("running", "done"),
+    ]
+    busy.refresh_from_db()
+    assert busy.state == "running"  # its run is alive: nobody else touches it
+
+
+def test_a_second_delivery_leaves_a_live_run_alone(live_broadcast):
+    capture.lead_capture(broadcast=live_broadcast, attendee=None, data=form())
+    export = LeadExport.objects.create(
+        broadcast=live_broadcast, state="running", attempt=1, heartbeat_at=timezone.now()
+    )
+    exports.export_run(export_id=export.pk)  # Redis handed the message to a second worker
+    export.refresh_from_db()
+    assert (export.state, export.attempt) == ("running", 1)
+
+
+def test_a_run_taken_over_stops_and_keeps_no_file(live_broadcast, monkeypatch):
+    capture.lead_capture(broadcast=live_broadcast, attendee=None, data=form())
+    export = LeadExport.objects.create(broadcast=live_broadcast)
+    real_write = exports.write_csv
+
+    def taken_over_meanwhile(shown, *args, **kwargs):
+        # The sweep thought this run dead and a newer one started.
+        LeadExport.objects.filter(pk=shown.pk).update(attempt=shown.attempt + 1)
+        return real_write(shown, *args, **kwargs)
+
+    monkeypatch.setattr(exports, "write_csv", taken_over_meanwhile)
+    exports.export_run(export_id=export.pk)
+    export.refresh_from_db()
+    assert export.state == "running" and export.attempt == 2
+    assert storages["exports"].listdir("leads")[1] == []
 
 
 def test_the_end_queues_the_post_session_export_and_late_leads_refresh_it(live_broadcast, host):
