@@ -211,7 +211,8 @@ def test_the_domain_registers_its_counters_and_periodic_jobs():
     from participation.realtime import counters, jobs
     from participation.services import counter_publish
 
-    assert [job.name for job in jobs.registered()] == ["sweep", "host-away", "samples"]
+    # participation's own, then leads' (stalled exports queued again).
+    assert [job.name for job in jobs.registered()] == ["sweep", "host-away", "samples", "exports"]
     for kind in ("audience", "likes", "rating"):
         assert counters.publisher(kind) is counter_publish
     with pytest.raises(LookupError):
