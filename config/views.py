@@ -3,6 +3,7 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -54,12 +55,13 @@ def uploaded_image(request: HttpRequest, name: str) -> FileResponse:
 def signin_locked_out(request: HttpRequest, original_response=None, credentials=None):
     """What django-axes answers to a sign-in it refused: the page, or JSON for the API."""
     minutes = round(settings.AXES_COOLOFF_TIME.total_seconds() / 60)
+    message = (
+        f"Signing in as this user from here is paused for {minutes} minute"
+        f"{pluralize(minutes)}. Try again then, or ask an administrator to clear the lockout."
+    )
     if request.path.startswith("/api/"):
-        message = (
-            f"Too many wrong passwords for this user from here: try again in {minutes} minutes."
-        )
         response = JsonResponse({"detail": message}, status=429)
     else:
-        response = render(request, "registration/locked_out.html", {"minutes": minutes}, status=429)
+        response = render(request, "registration/locked_out.html", {"message": message}, status=429)
     response["Retry-After"] = str(minutes * 60)
     return response

@@ -17,13 +17,17 @@ class LeadsConfig(AppConfig):
 
 
 def register_export_sweep() -> None:
-    """Exports whose worker died are queued again by every server process's sweep."""
+    """Exports whose run died are queued again by one sweep per process that runs them:
+    each Celery worker's (tasks.sweep_stalled_exports); without a broker, where exports
+    run in the server processes themselves, every server's hub."""
     from django.conf import settings
 
     from participation.realtime import jobs
 
     from .exports import exports_requeue_stalled
 
+    if settings.REDIS_URL:  # Celery workers run the exports, and sweep them
+        return
     jobs.register(
         "exports",
         exports_requeue_stalled,

@@ -3,16 +3,21 @@ Progress goes to a callback of the caller's; this module does not know who is to
 
 import contextlib
 import csv
+import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections
 from django.utils import timezone
 
 from participation.activity import ACTIVITY_FIELDS, activity_sql, attendees_activity
 
 from .models import LeadExport
+
+logger = logging.getLogger(__name__)
 
 CSV_HEADER = [
     "broadcast",
@@ -59,25 +64,79 @@ class Superseded(Exception):
     """The export's run was taken over by a newer one (`attempt`): this one stops."""
 
 
+class Heartbeat(threading.Thread):
+    """The run's heartbeat on a timer, through a connection of its own: a COPY may go
+    long without a row (PostgreSQL sorts before it sends), and a run that shows no sign
+    of life for EXPORT_STALL_SECONDS is taken over. It stops when a newer run took the
+    export (`superseded`), and the progress reports then stop the run."""
+
+    def __init__(self, export: LeadExport):
+        super().__init__(name=f"export-{export.pk}-heartbeat", daemon=True)
+        self.export_id = export.pk
+        self.attempt = export.attempt
+        self.every = settings.EXPORT_STALL_SECONDS / 4
+        self.stopping = threading.Event()
+        self.superseded = threading.Event()
+
+    def run(self) -> None:
+        # Django connections belong to their thread: this one is opened and closed here.
+        own = connections.create_connection(DEFAULT_DB_ALIAS)
+        try:
+            while not self.stopping.wait(self.every):
+                try:
+                    with own.cursor() as cursor:
+                        cursor.execute(
+                            "UPDATE leads_leadexport SET heartbeat_at = %s"
+                            " WHERE id = %s AND attempt = %s",
+                            [timezone.now(), self.export_id, self.attempt],
+                        )
+                        beat = cursor.rowcount
+                except DatabaseError:
+                    # The run itself fails or goes on; the next beat may get through.
+                    logger.warning("export %s: heartbeat missed", self.export_id, exc_info=True)
+                    own.close()
+                    continue
+                if not beat:
+                    self.superseded.set()
+                    return
+        finally:
+            own.close()
+
+    def __enter__(self) -> "Heartbeat":
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.stopping.set()
+        self.join()
+
+
 class Progress:
     """Rows written so far, saved and shown at most twice a second. It writes through a
-    connection of its own: the export's connection may be busy streaming a COPY."""
+    connection of its own when the export's is busy streaming a COPY (and a Heartbeat
+    then keeps the run alive between rows); otherwise each page's report is the run's
+    heartbeat, a page being one short query."""
 
-    def __init__(self, export: LeadExport, *, own_connection: bool, announce: Announce):
+    def __init__(
+        self, export: LeadExport, *, announce: Announce, heartbeat: Heartbeat | None = None
+    ):
         self.export = export
         self.last = time.monotonic()
-        self.own_connection = own_connection
+        self.heartbeat = heartbeat
         self.announce = announce
         self.connection = None
 
     def report(self, rows: int) -> None:
-        """Save the rows written so far and the run's heartbeat; raise Superseded when a
-        newer run took the export over (this run's worker was thought dead)."""
+        """Save the rows written so far (with the heartbeat, where no Heartbeat runs);
+        raise Superseded when a newer run took the export over (this run's worker was
+        thought dead)."""
+        if self.heartbeat is not None and self.heartbeat.superseded.is_set():
+            raise Superseded(self.export.pk)
         if time.monotonic() - self.last < 0.5:
             return
         self.last = time.monotonic()
         self.export.rows_written = min(rows, self.export.rows_total or rows)
-        if not self.own_connection:
+        if self.heartbeat is None:
             updated = LeadExport.objects.filter(
                 pk=self.export.pk, attempt=self.export.attempt
             ).update(rows_written=self.export.rows_written, heartbeat_at=timezone.now())
@@ -86,9 +145,8 @@ class Progress:
                 self.connection = connections.create_connection(DEFAULT_DB_ALIAS)
             with self.connection.cursor() as cursor:
                 cursor.execute(
-                    "UPDATE leads_leadexport SET rows_written = %s, heartbeat_at = %s"
-                    " WHERE id = %s AND attempt = %s",
-                    [self.export.rows_written, timezone.now(), self.export.pk, self.export.attempt],
+                    "UPDATE leads_leadexport SET rows_written = %s WHERE id = %s AND attempt = %s",
+                    [self.export.rows_written, self.export.pk, self.export.attempt],
                 )
                 updated = cursor.rowcount
         if not updated:
@@ -129,8 +187,14 @@ def _write_csv_copy(export: LeadExport, path: str, announce: Announce) -> int:
         f" WHERE {where} ORDER BY l.id) TO STDOUT WITH (FORMAT csv, HEADER true)"
     )
     seen = 0
-    progress = Progress(export, own_connection=True, announce=announce)
-    with open(path, "wb") as out, connection.cursor() as cursor, contextlib.closing(progress):
+    heartbeat = Heartbeat(export)
+    progress = Progress(export, announce=announce, heartbeat=heartbeat)
+    with (
+        heartbeat,
+        open(path, "wb") as out,
+        connection.cursor() as cursor,
+        contextlib.closing(progress),
+    ):
         out.write("\ufeff".encode())  # the BOM: spreadsheet programs then read accents right
         raw = cursor.connection.cursor()
         with raw.copy(sql, params) as copy:
@@ -163,7 +227,7 @@ def _write_csv_rows(
     )
     written = 0
     last_pk = 0
-    progress = Progress(export, own_connection=False, announce=announce)
+    progress = Progress(export, announce=announce)
     # utf-8-sig: spreadsheet programs then read the accents right.
     with open(path, "w", newline="", encoding="utf-8-sig") as out:
         writer = csv.writer(out)

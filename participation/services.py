@@ -231,13 +231,11 @@ def attendees_for_connections(
                 first_of_key.setdefault(key, i)
         allowed = new_guests_allowed(addresses=[requests[i].address for i in first_of_key.values()])
         arriving = {key for key, ok in zip(first_of_key, allowed, strict=True) if ok}
-        for key in first_of_key.keys() - arriving:
-            for i in indexes:
-                if requests[i].guest_key == key:
-                    outcomes[i] = RateLimited(NEW_GUESTS_MESSAGE)
+        refused = first_of_key.keys() - arriving
         known |= widget_guests_join(broadcast=broadcast, guest_keys=arriving)
         for index in indexes:
-            if outcomes[index] is not None:
+            if requests[index].guest_key in refused:
+                outcomes[index] = RateLimited(NEW_GUESTS_MESSAGE)
                 continue
             try:
                 outcomes[index] = _admitted(known.get(requests[index].guest_key))

@@ -86,3 +86,13 @@ def ops_user(**fields):
         "leads.view_lead",
         "leads.view_leadexport",
     )
+
+
+def moderator(**fields):
+    """Staff in Moderators, with the broadcast permissions the admin needs for them."""
+    return in_group(
+        UserFactory(is_staff=True, **fields),
+        "Moderators",
+        "broadcasts.view_broadcast",
+        "broadcasts.change_broadcast",
+    )

@@ -73,6 +73,7 @@ def test_the_api_token_endpoint_is_paused_in_json(client, staff_user):
     locked = sign_in(client, "/api/token/", "wrong")
     assert locked.status_code == 429
     assert locked.json() == {
-        "detail": "Too many wrong passwords for this user from here: try again in 15 minutes."
+        "detail": "Signing in as this user from here is paused for 15 minutes. Try again then,"
+        " or ask an administrator to clear the lockout."
     }
     assert sign_in(client, "/api/token/", PASSWORD).status_code == 429

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 from broadcasts import services
 from tests.broadcasts.test_branding import png
 from tests.e2e.helpers import join_as_guest, sign_in
-from tests.factories import BroadcastFactory, UserFactory, in_group
+from tests.factories import BroadcastFactory, UserFactory, moderator
 from tests.servers import ARTIFACTS
 
 LOADED_WIDTH = "(image) => image.complete ? image.naturalWidth : 0"
@@ -16,12 +16,7 @@ def test_staff_brand_a_broadcast_in_the_admin_and_every_page_shows_it(server, ne
     host = UserFactory(username="bea", first_name="Bea", last_name="Host")
     broadcast = BroadcastFactory(host=host, slug="brand", title="Brand day")
     services.broadcast_start(broadcast=broadcast, by=host)
-    in_group(
-        UserFactory(username="mona", first_name="Mona", is_staff=True),
-        "Moderators",
-        "broadcasts.view_broadcast",
-        "broadcasts.change_broadcast",
-    )
+    moderator(username="mona", first_name="Mona")
     logo, cover = tmp_path / "acme-logo.png", tmp_path / "acme-cover.png"
     logo.write_bytes(png(120, 40))
     cover.write_bytes(png(640, 240))

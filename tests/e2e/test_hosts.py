@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from broadcasts import services
 from tests.e2e.helpers import open_console, sign_in
-from tests.factories import BroadcastFactory, UserFactory, in_group
+from tests.factories import BroadcastFactory, UserFactory, moderator
 
 
 def test_a_co_host_taken_off_in_the_admin_loses_the_console_at_once(server, new_page):
@@ -14,12 +14,7 @@ def test_a_co_host_taken_off_in_the_admin_loses_the_console_at_once(server, new_
     broadcast = BroadcastFactory(host=host, slug="hosts", title="Hosts")
     broadcast.co_hosts.add(cora)
     services.broadcast_start(broadcast=broadcast, by=host)
-    in_group(
-        UserFactory(username="mona", first_name="Mona", is_staff=True),
-        "Moderators",
-        "broadcasts.view_broadcast",
-        "broadcasts.change_broadcast",
-    )
+    moderator(username="mona", first_name="Mona")
 
     console = open_console(new_page, server, "hana", "hosts")
     second = open_console(new_page, server, "cora", "hosts")

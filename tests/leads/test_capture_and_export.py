@@ -3,6 +3,7 @@ failure, the post-session export)."""
 
 import csv
 import io
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from broadcasts import services as broadcasts
 from core.errors import Conflict, Forbidden, InvalidInput, RateLimited
 from leads import capture, exports
 from leads.models import ExportTransition, Lead, LeadExport
-from leads.writers import CSV_HEADER
+from leads.writers import CSV_HEADER, Heartbeat, Progress, Superseded
 from participation import questions, reactions, stage
 from tests.factories import BroadcastFactory, GuestFactory, ops_user
 
@@ -247,6 +248,27 @@ def test_a_run_taken_over_stops_and_keeps_no_file(live_broadcast, monkeypatch):
     export.refresh_from_db()
     assert export.state == "running" and export.attempt == 2
     assert storages["exports"].listdir("leads")[1] == []
+
+
+def test_the_heartbeat_beats_without_rows_and_stops_when_taken_over(live_broadcast, settings):
+    settings.EXPORT_STALL_SECONDS = 0.2  # a beat every 50 ms
+    long_ago = timezone.now() - timedelta(hours=1)
+    export = LeadExport.objects.create(
+        broadcast=live_broadcast, state="running", attempt=1, heartbeat_at=long_ago
+    )
+    with Heartbeat(export) as heartbeat:  # a COPY still sorting: no row yet
+        for _ in range(100):
+            export.refresh_from_db()
+            if export.heartbeat_at > long_ago:
+                break
+            time.sleep(0.02)
+        assert export.heartbeat_at > long_ago and not heartbeat.superseded.is_set()
+        LeadExport.objects.filter(pk=export.pk).update(attempt=2)  # a newer run took it
+        assert heartbeat.superseded.wait(5)
+        progress = Progress(export, announce=lambda export: None, heartbeat=heartbeat)
+        with pytest.raises(Superseded):
+            progress.report(10)
+    assert not heartbeat.is_alive()
 
 
 def test_the_end_queues_the_post_session_export_and_late_leads_refresh_it(live_broadcast, host):
