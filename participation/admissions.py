@@ -71,10 +71,11 @@ class Entry:
     since: int | None = None
 
 
-def first_frames(entries: list[Entry]) -> list[tuple[list[str], int]]:
+def first_frames(entries: list[Entry]) -> list[tuple[list[str], int, uuid.UUID]]:
     """Count the connections in, then each one's first frames and stream position:
-    the events it missed when it can replay them, else a snapshot."""
-    services.attendees_connected(attendees=[entry.attendee for entry in entries])
+    the events it missed when it can replay them, else a snapshot; and the presence
+    lease they are counted under, which their closing names."""
+    lease = services.attendees_connected(attendees=[entry.attendee for entry in entries])
     # Read after every connection of the batch joined its room: any event numbered
     # after this position reaches them all through the hub.
     positions: dict[tuple, Position] = {}
@@ -89,9 +90,9 @@ def first_frames(entries: list[Entry]) -> list[tuple[list[str], int]]:
     snapshots = snapshots_for_connections(
         [(entries[i].attendee, chosen[i].epoch, chosen[i].seq) for i in fresh]
     )
-    frames: list[tuple[list[str], int]] = [(p.missed or [], p.seq) for p in chosen]
+    frames = [(p.missed or [], p.seq, lease) for p in chosen]
     for i, snapshot in zip(fresh, snapshots, strict=True):
-        frames[i] = ([encode(snapshot)], chosen[i].seq)
+        frames[i] = ([encode(snapshot)], chosen[i].seq, lease)
     return frames
 
 
@@ -99,4 +100,4 @@ enter = Batcher(first_frames)
 
 
 # When a broadcast ends, every page closes within a second or two.
-leave = Batcher(services.attendees_disconnected)
+leave = Batcher(services.pages_closed)

@@ -18,11 +18,13 @@ class ParticipationConfig(AppConfig):
 def register_live_work() -> None:
     """What the real-time layer does for the domain without knowing it: publish the
     coalesced counters, and the periodic jobs every server process runs."""
+    from .presence import lease_renew
     from .realtime import counters, jobs
     from .services import (
         COUNTER_SPACING_SECONDS,
         counter_publish,
         hosts_away_pause,
+        presence_sweep,
         viewers_sample,
     )
     from .stage import speak_requests_sweep_absent
@@ -51,4 +53,18 @@ def register_live_work() -> None:
         viewers_sample,
         every=lambda: settings.VIEWER_SAMPLE_SECONDS,
         doing="sample the viewers of running broadcasts",
+    )
+    # Each process renews its presence lease; the pages of a process that stopped
+    # renewing (killed) are counted out by whichever sweep comes first.
+    jobs.register(
+        "presence-lease",
+        lease_renew,
+        every=lambda: settings.PRESENCE_LEASE_SECONDS / 3,
+        doing="renew this process's presence lease",
+    )
+    jobs.register(
+        "presence-sweep",
+        lambda: presence_sweep(lease_seconds=settings.PRESENCE_LEASE_SECONDS),
+        every=lambda: settings.PRESENCE_LEASE_SECONDS / 3,
+        doing="count out the pages of stopped server processes",
     )

@@ -53,6 +53,7 @@ class LiveConsumer(DispatchOnTheLoop, AsyncWebsocketConsumer):
     private_targets: tuple[tuple[str, int], ...] = ()
     closed_by_us = False
     peers = None  # its SFU peer connections (broadcasts/janus/peers.py), if any
+    presence_lease = None  # the lease its page is counted under (presence.py)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -118,7 +119,7 @@ class LiveConsumer(DispatchOnTheLoop, AsyncWebsocketConsumer):
         epoch, since = resume_point(self.scope.get("query_string", b""))
         entry = admissions.Entry(slug=self.slug, attendee=attendee, epoch=epoch, since=since)
         try:
-            first_frames, seq = await admissions.enter.submit(entry)
+            first_frames, seq, self.presence_lease = await admissions.enter.submit(entry)
         except OperationalError as error:
             # Not counted in: it leaves the room without being counted out.
             self._leave_room()
@@ -220,7 +221,7 @@ class LiveConsumer(DispatchOnTheLoop, AsyncWebsocketConsumer):
         if self.attendee is None:
             return
         self._leave_room()
-        await admissions.leave.submit(self.attendee)
+        await admissions.leave.submit((self.attendee, self.presence_lease))
         counters.mark("audience", self.attendee.broadcast_id)
         self.attendee = None
 

@@ -93,6 +93,42 @@ class Attendee(models.Model):
         return self.watched_seconds + max(0, int(current))
 
 
+class ServerLease(models.Model):
+    """A server process that counts live pages (presence.py): renewed while it lives.
+    One that stops renewing is taken for dead and its pages are counted out; the row
+    stays a while, expired, so that a process that was only stalled finds out."""
+
+    key = models.UUIDField(primary_key=True, editable=False)
+    started_at = models.DateTimeField()
+    renewed_at = models.DateTimeField()
+    expired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expired_at", "renewed_at"])]
+
+    def __str__(self) -> str:
+        return f"lease {self.key}"
+
+
+class PagePresence(models.Model):
+    """How many of an attendee's pages one server process has open: what is counted
+    out of `Attendee.connections` when that process dies. The lease is a plain key,
+    not a foreign key: the process writes its lease and its pages in one statement
+    each, and rows of an expired lease are what the sweep counts out."""
+
+    lease_key = models.UUIDField()
+    attendee = models.ForeignKey(Attendee, on_delete=models.CASCADE, related_name="+")
+    pages = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["lease_key", "attendee"], name="presence_one_per_lease")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pages} page(s) of attendee {self.attendee_id} under {self.lease_key}"
+
+
 def new_guest_key() -> uuid.UUID:
     return uuid.uuid4()
 

@@ -20,12 +20,14 @@ from broadcasts.services import broadcast_pause
 from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RateLimited
 from core.names import display_name
 
+from . import presence
 from .analytics import audience_summary, likes_count, rating_summary
 from .limits import NEW_GUESTS_MESSAGE, new_guest_allowed, new_guests_allowed
 from .models import STAGE_ROLES, Attendee, Role, ViewerSample, new_guest_key
 from .presenters import attendee_public, media_participant
 from .realtime import events
 from .realtime.bus import bus
+from .realtime.counters import counter_changed_on_commit
 from .realtime.names import counter_section
 from .realtime.publish import send_private_on_commit
 from .selectors import watching
@@ -292,13 +294,15 @@ def presence_transaction():
         yield
 
 
-def attendee_connected(*, attendee: Attendee) -> None:
+def attendee_connected(*, attendee: Attendee) -> uuid.UUID:
     """One more page of this attendee is open (presence counts every page)."""
-    attendees_connected(attendees=[attendee])
+    return attendees_connected(attendees=[attendee])
 
 
-def attendees_connected(*, attendees: list[Attendee]) -> None:
-    """One more page open for each of `attendees` (an attendee twice: two pages).
+def attendees_connected(*, attendees: list[Attendee]) -> uuid.UUID:
+    """One more page open for each of `attendees` (an attendee twice: two pages), in
+    this process; returns the presence lease they are counted under (presence.py),
+    which their closing names.
 
     One statement for a crowd of viewers: thousands join at once when a broadcast starts.
     """
@@ -306,6 +310,7 @@ def attendees_connected(*, attendees: list[Attendee]) -> None:
     viewers = Counter(attendee.pk for attendee in attendees if attendee.role != Role.HOST)
     hosts = [attendee for attendee in attendees if attendee.role == Role.HOST]
     with presence_transaction():
+        lease = presence.pages_opened(Counter(attendee.pk for attendee in attendees))
         for pages in sorted(set(viewers.values())):
             ids = [pk for pk, count in viewers.items() if count == pages]
             Attendee.objects.filter(pk__in=ids).update(**_presence_opened(now, pages))
@@ -313,7 +318,8 @@ def attendees_connected(*, attendees: list[Attendee]) -> None:
         # one, so that exactly one of them sees the first.
         for host in hosts:
             Attendee.objects.filter(pk=host.pk).update(**_presence_opened(now, 1))
-            _stage_presence_changed(host, online=True)
+            _stage_presence_changed(host.pk, online=True)
+    return lease
 
 
 def _presence_opened(now, pages: int) -> dict:
@@ -326,28 +332,69 @@ def _presence_opened(now, pages: int) -> dict:
     }
 
 
-def attendees_disconnected(attendees: list[Attendee]) -> list[None]:
-    """One page fewer open for each of `attendees` (an attendee twice: two pages). When
-    an attendee's last page closes, their visit ends and its time is added to their
-    watch time. A few statements for a crowd: everyone leaves when a broadcast ends."""
-    now = timezone.now()
-    viewers = Counter(attendee.pk for attendee in attendees if attendee.role != Role.HOST)
-    hosts = [attendee for attendee in attendees if attendee.role == Role.HOST]
+def attendees_disconnected(
+    attendees: list[Attendee], *, lease: uuid.UUID | None = None
+) -> list[None]:
+    """One page fewer open for each of `attendees` (an attendee twice: two pages),
+    counted under `lease` (this process's, by default). When an attendee's last page
+    closes, their visit ends and its time is added to their watch time. A few
+    statements for a crowd: everyone leaves when a broadcast ends."""
+    hosts = {attendee.pk for attendee in attendees if attendee.role == Role.HOST}
     with presence_transaction():
-        for pages in sorted(set(viewers.values())):
-            ids = [pk for pk, count in viewers.items() if count == pages]
-            Attendee.objects.filter(pk__in=ids).update(
-                connections=Greatest(F("connections") - pages, Value(0)), last_seen_at=now
-            )
-        _visits_ended(list(viewers), now)
-        # As on arrival, a host's pages one by one: exactly one of them sees the last.
-        for host in hosts:
-            Attendee.objects.filter(pk=host.pk, connections__gt=0).update(
+        closed = presence.pages_closed(
+            lease or presence.lease_key(), Counter(attendee.pk for attendee in attendees)
+        )
+        _pages_counted_out(closed, hosts=hosts)
+    return [None] * len(attendees)
+
+
+def pages_closed(closing: list[tuple[Attendee, uuid.UUID]]) -> list[None]:
+    """Pages that close together, each with the lease it was counted under."""
+    by_lease = defaultdict(list)
+    for attendee, lease in closing:
+        by_lease[lease].append(attendee)
+    for lease, attendees in by_lease.items():
+        attendees_disconnected(attendees, lease=lease)
+    return [None] * len(closing)
+
+
+def presence_sweep(*, lease_seconds: float) -> int:
+    """Count out the pages of server processes that stopped renewing their presence
+    lease (killed, or lost with their machine): visits end, the audience count goes
+    out again, a host's stage presence follows. Returns the pages counted out."""
+    with presence_transaction():
+        taken = presence.expired_pages_take(lease_seconds=lease_seconds)
+        if not taken:
+            return 0
+        # The role now: a page opened as a host is counted out as one.
+        hosts = set(
+            Attendee.objects.filter(pk__in=list(taken), role=Role.HOST).values_list("pk", flat=True)
+        )
+        _pages_counted_out(taken, hosts=hosts)
+        for broadcast_id in set(
+            Attendee.objects.filter(pk__in=list(taken)).values_list("broadcast_id", flat=True)
+        ):
+            counter_changed_on_commit("audience", broadcast_id)
+    return sum(taken.values())
+
+
+def _pages_counted_out(closed: Counter, *, hosts: set[int]) -> None:
+    now = timezone.now()
+    viewers = {pk: pages for pk, pages in closed.items() if pk not in hosts and pages}
+    for pages in sorted(set(viewers.values())):
+        ids = [pk for pk, count in viewers.items() if count == pages]
+        Attendee.objects.filter(pk__in=ids).update(
+            connections=Greatest(F("connections") - pages, Value(0)), last_seen_at=now
+        )
+    _visits_ended(list(viewers), now)
+    # As on arrival, a host's pages one by one: exactly one of them sees the last.
+    for host_id in hosts:
+        for _ in range(closed.get(host_id, 0)):
+            Attendee.objects.filter(pk=host_id, connections__gt=0).update(
                 connections=F("connections") - 1, last_seen_at=now
             )
-            _visits_ended([host.pk], now)
-            _stage_presence_changed(host, online=False)
-    return [None] * len(attendees)
+            _visits_ended([host_id], now)
+            _stage_presence_changed(host_id, online=False)
 
 
 def _visits_ended(attendee_ids: list[int], now) -> None:
@@ -363,12 +410,12 @@ def _visits_ended(attendee_ids: list[int], now) -> None:
     Attendee.objects.bulk_update(closing, ["left_at", "online_since", "watched_seconds"])
 
 
-def _stage_presence_changed(attendee: Attendee, *, online: bool) -> None:
+def _stage_presence_changed(attendee_id: int, *, online: bool) -> None:
     # A co-host is on stage while their console is open, and the main host is shown away
     # while none of theirs is: their first page opening or their last one closing changes
     # the stage for everyone. (Only hosts get here: the role is the one the connection
     # was opened with, which its attendee had then.)
-    current = Attendee.objects.select_related("broadcast").get(pk=attendee.pk)
+    current = Attendee.objects.select_related("broadcast").get(pk=attendee_id)
     if current.role != Role.HOST:
         return
     if current.connections == (1 if online else 0):

@@ -179,9 +179,12 @@ class LoopHub:
         while True:
             await asyncio.sleep(job.every())
             try:
-                await self._housekeeping(job.run)()
+                outcome = await self._housekeeping(job.run)()
             except Exception:
                 logger.exception("could not %s", job.doing)
+                continue
+            if outcome == jobs.RESYNC:
+                await self.resync_all()
 
 
 class _Hubs:

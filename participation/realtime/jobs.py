@@ -14,6 +14,10 @@ class Job:
     doing: str  # for the log when a run fails: "could not <doing>"
 
 
+# What a job answers when the hub's connections must reconnect: what this process
+# knew of them was taken for lost (its presence lease expired while it stalled).
+RESYNC = "resync"
+
 _jobs: dict[str, Job] = {}
 
 
@@ -22,7 +26,8 @@ def register(
 ) -> None:
     """Run `run()` every `every()` seconds in each hub, from the hub's start; a failed
     run is logged and the next one comes on time. Every process runs it, so it must be
-    safe to run in several at once."""
+    safe to run in several at once. A run that answers RESYNC has every connection
+    of the hub reconnect."""
     if name in _jobs:
         raise RuntimeError(f"live job {name!r} registered twice")
     _jobs[name] = Job(name=name, run=run, every=every, doing=doing)

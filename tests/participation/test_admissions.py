@@ -192,7 +192,7 @@ def test_a_widget_guest_another_page_created_first_is_found_not_duplicated(live_
 def test_presence_counts_every_page_of_a_batch(live_broadcast, django_assert_max_num_queries):
     ann, ben, cid = (GuestFactory(broadcast=live_broadcast) for _ in range(3))
     services.attendee_connected(attendee=cid)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(7):  # one is each process's pages (presence.py)
         services.attendees_connected(attendees=[ann, ben, ann, cid])
     pages = dict(
         Attendee.objects.filter(pk__in=[ann.pk, ben.pk, cid.pk]).values_list("pk", "connections")
@@ -210,7 +210,7 @@ def test_leaving_counts_down_every_page_of_a_batch_and_ends_the_last_pages_visit
     services.attendees_connected(attendees=[ann, ann, ben, cid, cid])
     an_hour_ago = timezone.now() - timedelta(hours=1)
     Attendee.objects.filter(pk__in=[ann.pk, ben.pk, cid.pk]).update(online_since=an_hour_ago)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(10):  # three are each process's pages (presence.py)
         services.attendees_disconnected([ann, ben, ann, cid, dan])  # dan had no page open
     state = {a.pk: a for a in Attendee.objects.filter(pk__in=[ann.pk, ben.pk, cid.pk, dan.pk])}
     assert {pk: a.connections for pk, a in state.items()} == {
@@ -230,7 +230,7 @@ def test_a_crowd_leaves_in_the_same_few_queries_as_a_handful(
 ):
     crowd = [GuestFactory(broadcast=live_broadcast) for _ in range(40)]
     services.attendees_connected(attendees=crowd)
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(8):  # two are each process's pages (presence.py)
         services.attendees_disconnected(crowd)
     assert set(Attendee.objects.filter(pk__in=[a.pk for a in crowd]).values_list(
         "connections", "online_since"

@@ -214,7 +214,7 @@ def test_the_domain_registers_its_counters_and_periodic_jobs():
 
     # participation's own, then leads' (stalled exports queued again) where no Celery
     # worker runs them and sweeps them.
-    expected = ["sweep", "host-away", "samples"]
+    expected = ["sweep", "host-away", "samples", "presence-lease", "presence-sweep"]
     if not settings.REDIS_URL:
         expected.append("exports")
     assert [job.name for job in jobs.registered()] == expected
