@@ -265,10 +265,10 @@ SPEAK_REQUEST_SWEEP_SECONDS = 5
 # lost) pauses by itself; viewers are told "The host is reconnecting…" meanwhile.
 HOST_AWAY_PAUSE_SECONDS = env_int("PRIMETIME_HOST_AWAY_PAUSE_SECONDS", 60, minimum=1)
 HOST_AWAY_SWEEP_SECONDS = min(5, HOST_AWAY_PAUSE_SECONDS)
-# Viewers of every running broadcast are counted this often, for the analytics chart.
 # A server process renews its presence lease every third of this; one silent for this
 # long (killed) has its pages counted out of the audience by the others.
 PRESENCE_LEASE_SECONDS = env_int("PRIMETIME_PRESENCE_LEASE_SECONDS", 15, minimum=3)
+# Viewers of every running broadcast are counted this often, for the analytics chart.
 VIEWER_SAMPLE_SECONDS = env_int("PRIMETIME_VIEWER_SAMPLE_SECONDS", 10, minimum=1)
 # Per attendee (all their pages, every process): (actions allowed, per seconds).
 ATTENDEE_RATE_LIMITS = {

@@ -80,6 +80,10 @@ class LiveConsumer(DispatchOnTheLoop, AsyncWebsocketConsumer):
                 await self.dispatch(await receive())
         except StopConsumer:
             pass
+        except OSError:
+            # The page went away while a frame was being sent to it: the server raises
+            # (uvicorn's ClientDisconnected) and says nothing more, so it leaves here.
+            await self.disconnect(1006)
 
     async def connect(self) -> None:
         self.slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -217,7 +221,8 @@ class LiveConsumer(DispatchOnTheLoop, AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.peers is not None:
-            await self.peers.close()
+            peers, self.peers = self.peers, None
+            await peers.close()
         if self.attendee is None:
             return
         self._leave_room()
@@ -242,6 +247,8 @@ class LiveConsumer(DispatchOnTheLoop, AsyncWebsocketConsumer):
             return
         try:
             await self._command(frame)
+        except OSError:
+            raise  # the page went away (see __call__)
         except Exception:
             # Whatever a frame does, the socket stays and the page hears of it.
             logger.exception("live frame failed")

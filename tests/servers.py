@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -106,9 +107,72 @@ def server_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+@dataclass
+class Server:
+    """A server process of a test: its base URL, its process, and its log."""
+
+    base: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def worker_pids(self) -> list[int]:
+        """The processes serving requests: the server's own, or its workers (uvicorn
+        --workers)."""
+        with open(f"/proc/{self.process.pid}/task/{self.process.pid}/children") as children:
+            pids = [int(pid) for pid in children.read().split()]
+        return [pid for pid in pids if _is_server_worker(pid)] or [self.process.pid]
+
+    def busiest_worker(self) -> tuple[int, int]:
+        """The worker process holding the most client connections, and their number
+        (the kernel hands connections of a shared port to workers unevenly)."""
+        port = int(self.base.rsplit(":", 1)[1])
+        accepted = _established_sockets(port)
+        held = {pid: len(_socket_inodes(pid) & accepted) for pid in self.worker_pids()}
+        pid = max(held, key=held.get)
+        return pid, held[pid]
+
+
+def _established_sockets(port: int) -> set[str]:
+    """The inodes of the TCP connections accepted on `port` of 127.0.0.1."""
+    inodes = set()
+    with open("/proc/net/tcp") as table:
+        for line in table.readlines()[1:]:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
+                inodes.add(inode)
+    return inodes
+
+
+def _socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        with contextlib.suppress(FileNotFoundError):
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    return inodes
+
+
+def _is_server_worker(pid: int) -> bool:
+    # uvicorn's workers are multiprocessing children; its resource tracker is not one.
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return b"resource_tracker" not in cmdline.read()
+    except FileNotFoundError:
+        return False
+
+
 @contextlib.contextmanager
 def running_server(kind: str = "daphne", **env_overrides: str):
     """Start a server, wait until it answers, yield its base URL, and always stop it."""
+    with server_process(kind, **env_overrides) as server:
+        yield server.base
+
+
+@contextlib.contextmanager
+def server_process(kind: str = "daphne", **env_overrides: str):
+    """As running_server, yielding the Server (for tests that kill its processes)."""
     port = free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log_path = ARTIFACTS / f"server-{kind}-{port}.log"
@@ -123,7 +187,7 @@ def running_server(kind: str = "daphne", **env_overrides: str):
         base = f"http://127.0.0.1:{port}"
         try:
             _wait_until_up(base, process, log_path)
-            yield base
+            yield Server(base=base, process=process, log_path=log_path)
         finally:
             stop(process)
 

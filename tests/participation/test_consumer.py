@@ -9,6 +9,7 @@ from django.conf import settings
 
 from broadcasts import services
 from broadcasts.models import Audience, Broadcast
+from participation.consumers import LiveConsumer
 from participation.models import Attendee, Question
 from participation.realtime.bus import bus
 from tests.factories import BroadcastFactory, GroupFactory, GuestFactory
@@ -330,6 +331,30 @@ async def test_connections_are_counted_per_attendee(live_broadcast, guest):
     assert attendee.connections == 0
     assert attendee.left_at is not None
     await database_sync_to_async(services.broadcast_pause)(broadcast=live_broadcast, by=None)
+
+
+async def test_a_page_gone_while_its_reply_is_sent_is_counted_out(
+    live_broadcast, guest, monkeypatch
+):
+    """uvicorn raises ClientDisconnected (an OSError) on sending to a page that closed,
+    and says nothing more: the page leaves then, or it would stay counted for ever."""
+    from participation.realtime.hub import hubs
+    from tests.participation.live_client import open_communicator
+
+    communicator = await open_communicator(live_broadcast.slug, guest_key=guest.guest_key)
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    assert json.loads(await communicator.receive_from(timeout=5))["type"] == "snapshot"
+    assert hubs.current().local_count(live_broadcast.slug) == 1
+
+    async def gone(self, text_data=None, bytes_data=None, close=False):
+        raise OSError("ClientDisconnected")
+
+    monkeypatch.setattr(LiveConsumer, "send", gone)
+    await communicator.send_to(text_data=json.dumps({"type": "ping", "ref": "last"}))
+    await communicator.wait(timeout=5)  # the consumer ended, without an error
+    assert (await database_sync_to_async(Attendee.objects.get)(pk=guest.pk)).connections == 0
+    assert hubs.current().local_count(live_broadcast.slug) == 0
 
 
 @pytest.mark.parametrize("failing", ["attendees_for_connections", "attendees_connected"])
