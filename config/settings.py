@@ -13,6 +13,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from core.origins import ORIGIN_PATTERN
 
@@ -209,6 +211,12 @@ if CHANNEL_LAYER not in CHANNEL_LAYER_BACKENDS:
 # its groups at once). Both are raised for it; the pub/sub layer needs neither.
 CORE_LAYER_HOST = {"socket_timeout": 30, "max_connections": 4000}
 
+# A Redis that is down is told at once: redis-py 8 retries a failed command ten times
+# over about five seconds by default, and every live page of a process waits behind
+# the one database thread that waits for it (its commands queue up, and the backlog
+# outlives the outage). One retry, on a fresh connection, rides out a dropped one.
+REDIS_CLIENT_OPTIONS = {"socket_connect_timeout": 1, "retry": Retry(NoBackoff(), retries=1)}
+
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -228,6 +236,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "primetime",
+            "OPTIONS": REDIS_CLIENT_OPTIONS,
         }
     }
 else:
@@ -476,7 +485,8 @@ if not DEBUG:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"timed": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "timed"}},
     "loggers": {
         app: {"handlers": ["console"], "level": env_str("PRIMETIME_LOG_LEVEL", "INFO")}
         for app in ("broadcasts", "participation", "leads", "config")

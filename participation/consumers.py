@@ -10,6 +10,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.db import OperationalError
+from redis.exceptions import RedisError
 
 from core.errors import DomainError, Forbidden
 
@@ -40,6 +41,8 @@ from .realtime.ratelimit import connection_rate_limits
 from .services import media_publisher_ready
 
 logger = logging.getLogger(__name__)
+
+UNAVAILABLE_MESSAGE = "That could not be done just now; try again in a moment."
 
 # In a page's outbox after a private message whose socket closes once it is sent.
 _THEN_CLOSE = object()
@@ -164,6 +167,13 @@ class LiveConsumer(DispatchOnTheLoop, AsyncWebsocketConsumer):
         self.closed_by_us = True
         await super().close(code=code, reason=reason)
 
+    async def send(self, text_data=None, bytes_data=None, close=False) -> None:
+        if self.closed_by_us:
+            # Closing (to resync, say) while a command finished: the server refuses a
+            # frame after the close, and what the page missed comes with its reconnect.
+            return
+        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
+
     def push_event(self, seq: int, frame: str) -> None:
         """Called by the hub with a public event of this broadcast: queued, in order, for
         this connection's writer, so that one slow reader holds up nobody else."""
@@ -284,6 +294,12 @@ class LiveConsumer(DispatchOnTheLoop, AsyncWebsocketConsumer):
                 result = await result.run_on_loop(self)
         except DomainError as error:
             await self._error(ref, error.code, error.message, details=error.details)
+            return
+        except (OperationalError, RedisError) as error:
+            # PostgreSQL or Redis out of reach for now: nothing was done (a command is one
+            # transaction), and the page may send it again.
+            logger.warning("live command %s could not run now: %s", command.name, error)
+            await self._error(ref, CONFLICT, UNAVAILABLE_MESSAGE)
             return
         except Exception:
             logger.exception("live command %s failed", command.name)

@@ -239,7 +239,7 @@ class RedisEventBus:
 
         self.url = url
         self.log_size = log_size
-        self._client = redis.Redis.from_url(url)
+        self._client = redis.Redis.from_url(url, **settings.REDIS_CLIENT_OPTIONS)
         self._publish = self._client.register_script(_PUBLISH_LUA)
         self._position = self._client.register_script(_POSITION_LUA)
         self._enter = self._client.register_script(_ENTER_LUA)
@@ -302,9 +302,11 @@ class RedisEventBus:
         events = names.EVENTS_CHANNEL_PREFIX
         patterns = [events + "*", names.PRIVATE_CHANNEL_PREFIX + "*"]
         while True:
-            client = aioredis.Redis.from_url(self.url, client_name=names.listener_name())
+            client = aioredis.Redis.from_url(
+                self.url, client_name=names.listener_name(), **async_client_options()
+            )
             pubsub = client.pubsub()
-            confirmed = 0
+            unconfirmed = set(patterns)  # of this round of subscriptions
             try:
                 await pubsub.psubscribe(*patterns)
                 while True:
@@ -312,12 +314,18 @@ class RedisEventBus:
                     if message is None:
                         continue
                     if message["type"] == "psubscribe":
-                        confirmed += 1
-                        if confirmed < len(patterns):
+                        pattern = message["channel"].decode()
+                        if pattern not in unconfirmed:
+                            # A new round: the client reconnected and subscribed again
+                            # by itself (redis-py's retry), or this loop did.
+                            unconfirmed = set(patterns)
+                        unconfirmed.discard(pattern)
+                        if unconfirmed:
                             continue
                         if subscribed.is_set():
                             # Back after losing Redis: events may have been missed, so
                             # every local client reconnects and replays from its seq.
+                            logger.warning("live event subscription back; pages resync")
                             await hub.resync_all()
                         subscribed.set()
                     elif message["type"] == "pmessage":
@@ -339,6 +347,17 @@ class RedisEventBus:
                 except Exception:  # noqa: S110 - the loop may already be closing
                     pass
             await asyncio.sleep(1)
+
+
+def async_client_options() -> dict:
+    """settings.REDIS_CLIENT_OPTIONS for redis.asyncio, whose Retry is a class of its own."""
+    from redis.asyncio.retry import Retry
+
+    options = dict(settings.REDIS_CLIENT_OPTIONS)
+    sync_retry = options.pop("retry", None)
+    if sync_retry is not None:
+        options["retry"] = Retry(sync_retry._backoff, sync_retry._retries)
+    return options
 
 
 _bus: EventBus | None = None

@@ -95,7 +95,7 @@ def take_allowance(keys: list[str], *, allowed: int, per_seconds: int) -> list[b
 def _redis_client(url: str):
     import redis
 
-    return redis.Redis.from_url(url)
+    return redis.Redis.from_url(url, **settings.REDIS_CLIENT_OPTIONS)
 
 
 @functools.cache

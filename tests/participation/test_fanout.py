@@ -113,6 +113,7 @@ async def test_the_listener_resubscribes_and_resyncs_after_redis_drops_it(redis_
         await database_sync_to_async(bus.publish)(slug, {"type": "likes", "count": 2})
         await eventually(lambda: len(connection.events) == 2)
         assert connection.events[1][1].endswith('"count":2}')
+        assert connection.resyncs == 1  # once for the round, not once per pattern
         admin.close()
     finally:
         listener.cancel()

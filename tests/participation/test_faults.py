@@ -7,18 +7,21 @@ import json
 import os
 import random
 import signal
+import subprocess
 import time
 from dataclasses import dataclass, field
 
 import pytest
+import redis
 import websockets
 from channels.db import database_sync_to_async
 
 from leads.models import Lead
+from participation.consumers import UNAVAILABLE_MESSAGE
 from participation.models import Attendee, Like, Question, Rating, SpeakRequest
 from tests.factories import GuestFactory
-from tests.participation.live_client import guest_cookie
-from tests.servers import server_process
+from tests.participation.live_client import guest_cookie, session_cookie
+from tests.servers import free_port, server_process, stop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,6 +53,12 @@ class Viewer:
     acked: list[dict] = field(default_factory=list)
     errors: list[dict] = field(default_factory=list)
     sent: dict[str, dict] = field(default_factory=dict)
+    sent_at: dict[str, float] = field(default_factory=dict)
+    # Seconds each command waited for its answer: its reply, or its socket's close.
+    waited: list[float] = field(default_factory=list)
+    epochs: list[str] = field(default_factory=list)
+    sent_log: list[dict] = field(default_factory=list)  # every command sent, in order
+    states: list[str] = field(default_factory=list)  # broadcast.state events
     socket: object = None
     _ref: int = 0
 
@@ -68,21 +77,42 @@ class Viewer:
                 ) as socket:
                     self.socket = socket
                     self.connections += 1
-                    await self._send({"type": "ping"})
+                    await self.send({"type": "ping"})
                     async for message in socket:
                         self._receive(json.loads(message))
             except (OSError, TimeoutError, websockets.WebSocketException):
                 pass
             self.socket = None
+            now = time.monotonic()
+            for ref in list(self.sent):  # answered by the close: sent again if need be
+                self.waited.append(now - self.sent_at.pop(ref))
+                del self.sent[ref]
             if not stop.is_set():
                 self.lost_at.append(time.monotonic())
                 await asyncio.sleep(random.uniform(0.05, 0.3))
+
+    def rated(self) -> set[int]:
+        """The ratings the database may hold: the last one acknowledged, or one sent
+        after it whose reply was lost with its socket."""
+        sent = [c["stars"] for c in self.sent_log if c["type"] == "rate"]
+        acked = [c["stars"] for c in self.acked if c["type"] == "rate"]
+        if not acked:
+            return set(sent) | {None}
+        last = max(
+            i for i, c in enumerate(self.sent_log) if c in self.acked and c["type"] == "rate"
+        )
+        return {acked[-1]} | {c["stars"] for c in self.sent_log[last + 1 :] if c["type"] == "rate"}
 
     def _receive(self, frame: dict) -> None:
         if frame["type"] == "snapshot":
             self.snapshots += 1
             self.epoch, self.seq = frame["epoch"], frame["seq"]
+            self.epochs.append(self.epoch)
             return
+        if frame.get("ref") in self.sent_at:
+            self.waited.append(time.monotonic() - self.sent_at.pop(frame["ref"]))
+        if frame["type"] == "broadcast.state":
+            self.states.append(frame["state"])
         if frame["type"] == "ack":
             command = self.sent.pop(frame["ref"])
             if command["type"] == "ping":
@@ -103,14 +133,18 @@ class Viewer:
                 self.gaps.append((self.seq, frame["seq"]))
             self.seq = max(self.seq, frame["seq"])
 
-    async def _send(self, command: dict) -> None:
+    async def send(self, command: dict) -> None:
         self._ref += 1
         ref = f"{self.number}-{self._ref}"
         self.sent[ref] = command
+        self.sent_at[ref] = time.monotonic()
+        self.sent_log.append(command)
         try:
             await self.socket.send(json.dumps({**command, "ref": ref}))
         except (AttributeError, websockets.WebSocketException):
-            self.sent.pop(ref, None)  # no socket now: never sent, so never acknowledged
+            # No socket now: never sent, so never acknowledged.
+            self.sent.pop(ref, None)
+            self.sent_at.pop(ref, None)
 
     async def act(self, stop: asyncio.Event) -> None:
         """What a viewer does during a show, a little at a time."""
@@ -135,7 +169,16 @@ class Viewer:
             await asyncio.sleep(random.uniform(0.2, 1.2))
             if stop.is_set():
                 return
-            await self._send(action)
+            await self.send(action)
+
+
+async def close_all(pages: list[Viewer]) -> None:
+    """Close every page at once: each closing handshake completes (the server answers
+    the close; a client would otherwise wait its close timeout, 10 s, and drop it)."""
+    sockets = [page.socket for page in pages if page.socket is not None]
+    async with asyncio.timeout(8):
+        await asyncio.gather(*(socket.close() for socket in sockets))
+    assert {socket.close_code for socket in sockets} <= {1000}, "handshakes did not complete"
 
 
 def present(viewers: list[Viewer]) -> list[int]:
@@ -177,21 +220,18 @@ def missing_from_database(viewers: list[Viewer], broadcast_id: int) -> list[str]
     leads = set(Lead.objects.filter(broadcast_id=broadcast_id).values_list("email", flat=True))
     missing = []
     for viewer in viewers:
-        last_rating = None
         for command in viewer.acked:
             kind, who = command["type"], viewer.attendee_id
             if kind == "question.ask" and command["text"] not in questions:
                 missing.append(f"{who}: {command['text']}")
             elif kind == "like" and who not in likes:
                 missing.append(f"{who}: like")
-            elif kind == "rate":
-                last_rating = command["stars"]
             elif kind == "hand.raise" and who not in hands:
                 missing.append(f"{who}: hand")
             elif kind == "lead.submit" and command["email"] not in leads:
                 missing.append(f"{who}: lead")
-        if last_rating is not None and ratings.get(viewer.attendee_id) != last_rating:
-            missing.append(f"{viewer.attendee_id}: rating {last_rating}")
+        if ratings.get(viewer.attendee_id) not in viewer.rated():
+            missing.append(f"{viewer.attendee_id}: rating {viewer.rated()}")
     return missing
 
 
@@ -242,9 +282,7 @@ async def test_a_killed_server_process_loses_no_page_and_nothing_acknowledged(
             await asyncio.sleep(1)  # the last replies
         finally:
             stop.set()
-            for viewer in viewers:
-                if viewer.socket is not None:
-                    await viewer.socket.close()
+            await close_all(viewers)
             await asyncio.gather(*pages, return_exceptions=True)
         # Every page closed: nobody is left counted.
         await wait_for(lambda: present(viewers) == [0] * VIEWERS, within=LEASE_SECONDS * 2 + 2)
@@ -266,3 +304,110 @@ async def test_a_killed_server_process_loses_no_page_and_nothing_acknowledged(
     assert acked >= VIEWERS * 3  # most of what they did, through the fault
     assert await database_sync_to_async(missing_from_database)(viewers, live_broadcast.pk) == []
     assert "Traceback" not in log
+
+
+class OwnRedis:
+    """A Redis of the test's own on a free port, which it can kill and start again
+    (empty, as a Redis that lost its memory comes back)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+             "--appendonly", "no", "--loglevel", "warning"],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        client = redis.Redis(port=self.port, socket_connect_timeout=1)
+        deadline = time.monotonic() + 10
+        try:
+            while True:
+                try:
+                    client.ping()
+                    return
+                except redis.exceptions.ConnectionError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+        finally:
+            client.close()
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def own_redis():
+    server = OwnRedis()
+    server.start()
+    try:
+        yield server
+    finally:
+        stop(server.process)
+
+
+async def test_redis_killed_and_restarted_empty_the_live_path_comes_back(
+    own_redis, live_broadcast, host
+):
+    guests = await database_sync_to_async(
+        lambda: [GuestFactory(broadcast=live_broadcast) for _ in range(VIEWERS)]
+    )()
+    random.seed(6379)
+    with server_process("uvicorn-workers", REDIS_URL=own_redis.url) as server:
+        viewers = [
+            Viewer(server.base, live_broadcast.slug, guest.pk, guest_cookie(guest.guest_key), n)
+            for n, guest in enumerate(guests)
+        ]
+        console = Viewer(server.base, live_broadcast.slug, 0, await session_cookie(host), -1)
+        stop = asyncio.Event()
+        pages = [asyncio.create_task(page.run(stop)) for page in [*viewers, console]]
+        try:
+            await wait_for(lambda: all(v.synced_at for v in [*viewers, console]), within=30)
+            acting = [asyncio.create_task(viewer.act(stop)) for viewer in viewers]
+            await asyncio.sleep(1.5)
+
+            own_redis.kill()
+            down_at = time.monotonic()
+            await asyncio.sleep(3)  # commands meanwhile
+            own_redis.start()
+            up_at = time.monotonic()
+
+            # Every page takes a fresh snapshot of a new epoch (the log was lost).
+            fresh = await wait_for(
+                lambda: all(len(set(v.epochs)) == 2 for v in [*viewers, console]), within=10
+            )
+            await asyncio.gather(*acting)
+            # Live events flow again: the host pauses, every page hears it.
+            await console.send({"type": "broadcast.pause"})
+            heard = await wait_for(lambda: all("paused" in v.states for v in viewers), within=5)
+            counted = await wait_for(lambda: present(viewers) == [1] * VIEWERS, within=10)
+            await asyncio.sleep(1)  # the last replies
+        finally:
+            stop.set()
+            await close_all([*viewers, console])
+            await asyncio.gather(*pages, return_exceptions=True)
+        await wait_for(lambda: present(viewers) == [0] * VIEWERS, within=10)
+        log = server.log_path.read_text()
+
+    during = [waited for viewer in viewers for waited in viewer.waited]
+    errors = {e["code"] for v in viewers for e in v.errors}
+    print(
+        f"\nRedis killed for 3 s under {VIEWERS} viewers: every page on a fresh snapshot"
+        f" {fresh + (up_at - down_at) - 3:.1f} s after Redis came back, events heard again"
+        f" {heard:.1f} s after the pause; the longest wait for an answer {max(during):.1f} s;"
+        f" error codes {sorted(errors)}; {sum(len(v.acked) for v in viewers)} commands acknowledged"
+    )
+    assert max(during) < 5  # a clear answer, never a hang
+    assert errors <= {"conflict", "rate_limited"}
+    assert {e["message"] for v in viewers for e in v.errors if e["code"] == "conflict"} == {
+        UNAVAILABLE_MESSAGE
+    }
+    assert "Exception in ASGI application" not in log
+    assert [v.gaps for v in viewers if v.gaps] == []
+    assert [v.duplicates for v in viewers if v.duplicates] == []
+    assert await database_sync_to_async(missing_from_database)(viewers, live_broadcast.pk) == []
+    assert counted >= 0
