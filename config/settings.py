@@ -468,7 +468,8 @@ SPECTACULAR_SETTINGS = {
 # --- Content-Security-Policy (django-csp) -------------------------------------
 # Every page: scripts only from our own static files (ES modules by src, no inline
 # script anywhere, no eval); the live socket on the hosts we serve; images from here
-# or any https address (staff may type a logo or cover URL of their website); video
+# or any https address (staff may type a logo or cover URL of their website), and
+# data: images (the API docs' stylesheet draws its icons with them); video
 # from the peer connections' streams. Styles allow inline attributes and elements:
 # the brand accent and the analytics bars are style attributes, Django's admin
 # changelist and the API docs page carry a <style> element; CSS cannot run script.
