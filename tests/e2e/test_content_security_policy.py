@@ -101,6 +101,7 @@ def test_every_kind_of_page_runs_under_the_policy(shop_and_server, new_page):
         (f"/admin/broadcasts/broadcast/{broadcast.pk}/change/", "Change broadcast"),
         ("/admin/leads/lead/", "Select lead to change"),
         ("/admin/participation/question/", "Select question to change"),
+        ("/api/broadcasts/", "Broadcast List"),  # DRF's browsable API
     ]:
         staff.goto(f"{server}{path}")
         expect(staff.get_by_role("heading", name=heading).first).to_be_visible()
