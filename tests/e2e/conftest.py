@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from tests.e2e.helpers import shop_site
+from tests.e2e.shop import shop_site
 from tests.janus import running_janus
 from tests.servers import ARTIFACTS, free_port, running_server
 

@@ -1,8 +1,5 @@
 """What the browser tests share: signing in, joining, and instruments for media."""
 
-import contextlib
-import http.server
-import threading
 import time
 
 from playwright.sync_api import Page, expect
@@ -165,34 +162,3 @@ def end_broadcast(console: Page) -> None:
     """End broadcast asks first (it is final); the host confirms."""
     console.get_by_role("button", name="End broadcast").click()
     console.get_by_role("dialog").get_by_role("button", name="Yes, end the broadcast").click()
-
-
-@contextlib.contextmanager
-def shop_site(snippet: str, *, port: int):
-    """A company's website on another origin (localhost, not 127.0.0.1, another port)."""
-    page = f"""<!doctype html>
-<html><head><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>ACME shop</title>
-<style>body {{ font-family: serif; }} h1 {{ color: rgb(0, 128, 0); }}</style>
-</head><body><h1>ACME shop</h1><p>Our products.</p>{snippet}</body></html>""".encode()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://localhost:{port}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)

@@ -5,7 +5,8 @@ import time
 from playwright.sync_api import expect
 
 from broadcasts import services
-from tests.e2e.helpers import INSTRUMENTS, open_console, shop_site, wait_for
+from tests.e2e.helpers import INSTRUMENTS, open_console, wait_for
+from tests.e2e.shop import shop_site
 from tests.factories import BroadcastFactory, UserFactory
 from tests.servers import free_port
 
