@@ -2,10 +2,11 @@ import contextlib
 import shutil
 
 import pytest
+from django.conf import settings
 
 from tests.e2e.shop import shop_site
 from tests.janus import running_janus
-from tests.servers import ARTIFACTS, free_port, running_server
+from tests.servers import ARTIFACTS, free_port, running_server, running_worker
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -125,6 +126,14 @@ def shop_and_server(transactional_db):
         )
         with shop_site(snippet, port=port) as shop:
             yield shop, server
+
+
+@pytest.fixture
+def export_worker(transactional_db):
+    """With Redis (the services profile), a Celery worker that runs lead exports beside
+    the test's server, as in production. Embedded, the server runs them itself."""
+    with running_worker() if settings.REDIS_URL else contextlib.nullcontext():
+        yield
 
 
 @pytest.fixture

@@ -29,7 +29,9 @@ INLINE_SCRIPT = """() => {
 }"""
 
 
-def test_every_kind_of_page_runs_under_the_policy(start_media_server, backend, new_page):
+def test_every_kind_of_page_runs_under_the_policy(
+    start_media_server, backend, export_worker, new_page
+):
     # On each media backend (on janus, video comes through the SFU).
     port = free_port()
     server = start_media_server(PRIMETIME_EMBED_ORIGINS=f"http://localhost:{port}")

@@ -53,7 +53,7 @@ def expect_inert(page: Page, *texts: str) -> None:
     assert page.evaluate(INJECTED) == [], page.url
 
 
-def test_hostile_text_is_shown_as_text_everywhere(server, new_page):
+def test_hostile_text_is_shown_as_text_everywhere(server, export_worker, new_page):
     watch = PolicyWatch(new_page)
     dialogs = []
     host = UserFactory(username="wes", first_name=IMG, last_name=SVG)
