@@ -398,6 +398,7 @@ def readme_production_env(janus_env: dict, **overrides: str) -> dict[str, str]:
     )
 
 
+@pytest.mark.media_address  # Janus's veth: one test at a time makes and removes it
 def test_the_readmes_production_settings_pass_the_deploy_check():
     from tests.janus import running_janus
 
