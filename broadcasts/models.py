@@ -200,6 +200,16 @@ class Broadcast(models.Model):
             raise ValidationError({"cta_url": "The call-to-action button needs a URL."})
         if self.cta_url and not self.cta_label:
             raise ValidationError({"cta_label": "The call-to-action button needs a label."})
+        # Pages allow images from https addresses only (the Content-Security-Policy's
+        # img-src; an http image on an https page is mixed content anyway): say so here
+        # rather than show a broken picture.
+        insecure = {
+            field: "Give an https:// address: pages do not show images from http:// ones."
+            for field in ("brand_logo_url", "brand_cover_url")
+            if getattr(self, field).lower().startswith("http://")
+        }
+        if insecure:
+            raise ValidationError(insecure)
 
     @property
     def is_running(self) -> bool:

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "csp",
     "broadcasts",
     "participation",
     "leads",
@@ -96,6 +97,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Outside everything that answers with a page of its own (the 503 page, the lockout
+    # page), so that those carry the policy too; static files (WhiteNoise) need none.
+    "csp.middleware.CSPMiddleware",
     "config.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -463,6 +467,8 @@ SPECTACULAR_SETTINGS = {
     # The docs page's assets are served from here, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No badge from validator.swagger.io: it would hand our schema's address to it.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "REDOC_DIST": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "ENUM_NAME_OVERRIDES": {
@@ -471,7 +477,57 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# --- Content-Security-Policy (django-csp) -------------------------------------
+# Every page: scripts only from our own static files (ES modules by src, no inline
+# script anywhere, no eval); the live socket on the hosts we serve; images from here
+# or any https address (staff may type a logo or cover URL of their website), and
+# data: images (the API docs' stylesheet draws its icons with them); video
+# from the peer connections' streams. Styles allow inline attributes and elements:
+# the brand accent and the analytics bars are style attributes, Django's admin
+# changelist and the API docs page carry a <style> element; CSS cannot run script.
+# The widget replaces frame-ancestors with its embed sites (participation/views.py);
+# uploaded images keep their own sandbox policy (config/views.py).
+
+
+def _socket_sources(hosts: list[str], *, debug: bool) -> list[str]:
+    """The live socket's addresses for the host names we serve. 'self' covers a
+    same-host ws:/wss: address in current browsers; these name it for the others.
+    (CSP has no syntax for IPv6 addresses: those rely on 'self'.)"""
+    sources = []
+    for host in hosts:
+        if host == "*":
+            sources += ["wss:", "ws:"] if debug else ["wss:"]
+            continue
+        if host.startswith("["):
+            continue
+        names = [host[1:], f"*{host}"] if host.startswith(".") else [host]
+        for name in names:
+            sources.append(f"wss://{name}")
+            if debug:  # runserver and the test servers: plain ws:, any port
+                sources.append(f"ws://{name}:*")
+    return sources
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "https:", "data:"],
+        "media-src": ["'self'", "blob:", "mediastream:"],
+        "connect-src": ["'self'", *_socket_sources(ALLOWED_HOSTS, debug=DEBUG)],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 # --- Production safety --------------------------------------------------------
+# The session cookie is HttpOnly (Django's default); no script of ours reads the CSRF
+# cookie either (forms carry the token), so it is HttpOnly too.
+CSRF_COOKIE_HTTPONLY = True
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

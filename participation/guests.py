@@ -49,9 +49,12 @@ def set_guest_cookie(response: HttpResponse, key: uuid.UUID) -> None:
         settings.GUEST_COOKIE_NAME,
         guest_cookie_value(key),
         max_age=settings.GUEST_COOKIE_MAX_AGE,
+        # Never read by our scripts; Lax, as the widget in another website's iframe does
+        # not use it (it hands the socket a token instead: third-party cookies are often
+        # refused); Secure wherever the session cookie is (production, behind TLS).
         httponly=True,
         samesite="Lax",
-        secure=not settings.DEBUG,
+        secure=settings.SESSION_COOKIE_SECURE,
     )
 
 

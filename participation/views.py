@@ -1,6 +1,7 @@
 """The audience's pages of a broadcast: the watch page (and its guest name form), the
 host console, the embeddable widget and the call-to-action link; and the avatars."""
 
+from csp.decorators import csp_replace
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -153,10 +154,12 @@ def embed(request: HttpRequest, slug: str) -> HttpResponse:
             "new_guest_token": guest_cookie_value(new_guest_key()),
         },
     )
-    ancestors = " ".join(["'self'", *embed_origins()])
-    response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
     response["Cache-Control"] = "no-store"
-    return response
+    # The site-wide policy (settings.CONTENT_SECURITY_POLICY), with the frame-ancestors
+    # of the embed sites instead of 'none'. They are read per request, and django-csp's
+    # decorators take a fixed policy: one is applied to this response here.
+    frame_ancestors = {"frame-ancestors": ["'self'", *embed_origins()]}
+    return csp_replace(frame_ancestors)(lambda: response)()
 
 
 @require_GET

@@ -5,6 +5,7 @@ from django.db import OperationalError
 from django.test import RequestFactory
 
 from config.middleware import server_error
+from tests.csp import policy
 
 pytestmark = pytest.mark.django_db
 
@@ -29,6 +30,7 @@ def test_a_page_says_busy_with_503_and_retry_after(client, database_refuses, cap
     assert response["Cache-Control"] == "no-store"
     page = response.content.decode()
     assert "We are busy for a moment" in page and "Try again now" in page
+    assert policy(response)["script-src"] == ["'self'"]  # under the pages' policy too
     # One line in the log, not a traceback.
     (record,) = [r for r in caplog.records if r.name == "config.database"]
     assert "503 for GET /b/spring-launch/" in record.getMessage() and record.exc_info is None
@@ -58,7 +60,9 @@ def test_other_errors_stay_500(client, monkeypatch):
 
     monkeypatch.setattr(views, "broadcast_announced", broken)
     client.raise_request_exception = False
-    assert client.get("/b/spring-launch/").status_code == 500
+    response = client.get("/b/spring-launch/")
+    assert response.status_code == 500
+    assert policy(response)["script-src"] == ["'self'"]
 
 
 def test_a_database_failure_outside_a_view_is_503_as_well():

@@ -377,3 +377,58 @@ def test_page_requests_inside_django_are_limited_per_process_by_setting():
     refused = import_settings(PRIMETIME_HTTP_CONCURRENCY="-2")
     assert refused.returncode != 0
     assert "PRIMETIME_HTTP_CONCURRENCY must be at least 0" in refused.stderr
+
+
+# --- The README's production setup ----------------------------------------------------
+
+
+def readme_production_env(janus_env: dict, **overrides: str) -> dict[str, str]:
+    """The variables the README's production section sets (its Janus running, as the
+    README starts it before the check)."""
+    from broadcasts.janus.config import janus_secret
+
+    return production_env(
+        DJANGO_ALLOWED_HOSTS="live.example.com",
+        DATABASE_URL=POSTGRES_URL,
+        REDIS_URL="redis://127.0.0.1:6379/9",
+        # The test's Janus: its ports, and the secret it was configured with.
+        JANUS_SECRET=janus_secret(),
+        **janus_env,
+        **overrides,
+    )
+
+
+@pytest.mark.media_address  # Janus's veth: one test at a time makes and removes it
+def test_the_readmes_production_settings_pass_the_deploy_check():
+    from tests.janus import running_janus
+
+    with running_janus() as (janus_env, _):
+        env = readme_production_env(janus_env)
+        assert env["MEDIA_BACKEND"] == "janus" and env["JANUS_MEDIA_IP"]
+        result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], **env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_production_cookies_are_secure_and_kept_from_scripts():
+    result = run(
+        [
+            "-c",
+            # Django's defaults too: the settings as Django sees them.
+            "import json, django; django.setup(); from django.conf import settings as s; "
+            "print(json.dumps({'session': [s.SESSION_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, "
+            "s.SESSION_COOKIE_SAMESITE], "
+            "'csrf': [s.CSRF_COOKIE_SECURE, s.CSRF_COOKIE_HTTPONLY, s.CSRF_COOKIE_SAMESITE], "
+            "'proxy': s.SECURE_PROXY_SSL_HEADER, "
+            "'sockets': s.CONTENT_SECURITY_POLICY['DIRECTIVES']['connect-src']}))",
+        ],
+        **production_env(DJANGO_ALLOWED_HOSTS="live.example.com"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "session": [True, True, "Lax"],
+        "csrf": [True, True, "Lax"],
+        "proxy": ["HTTP_X_FORWARDED_PROTO", "https"],
+        # Behind TLS: the live socket over wss: only.
+        "sockets": ["'self'", "wss://live.example.com"],
+    }

@@ -4,6 +4,7 @@ and /api/token/. A few wrong passwords for one username from one address pause i
 import pytest
 from django.conf import settings
 
+from tests.csp import policy
 from tests.factories import TEST_PASSWORD as PASSWORD
 from tests.factories import UserFactory
 
@@ -37,6 +38,7 @@ def test_wrong_passwords_pause_the_sign_in_page(client, staff_user, path):
     assert locked["Retry-After"] == "900"
     page = locked.content.decode()
     assert "Too many wrong passwords" in page and "paused for 15 minutes" in page
+    assert policy(locked)["script-src"] == ["'self'"]  # the lockout page is a page too
     # Even the right password waits now.
     assert sign_in(client, path, PASSWORD).status_code == 429
     assert "_auth_user_id" not in client.session

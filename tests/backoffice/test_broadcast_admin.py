@@ -370,6 +370,19 @@ def test_branding_is_set_in_the_admin(client, staff, host):
     )
 
 
+def test_a_logo_or_cover_from_an_http_address_is_refused(client, staff, host):
+    client.force_login(staff)
+    branding = {
+        "brand_logo_url": "http://cdn.example.com/logo.svg",
+        "brand_cover_url": "HTTP://cdn.example.com/cover.jpg",
+    }
+    response = client.post(ADD, broadcast_form(host, **branding))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors
+    message = "Give an https:// address: pages do not show images from http:// ones."
+    assert (errors["brand_logo_url"], errors["brand_cover_url"]) == ([message], [message])
+
+
 @pytest.mark.parametrize("colour", ["green", "#12345", "#12345g", "0a7c66"])
 def test_an_accent_that_is_not_a_colour_is_refused(client, staff, host, colour):
     client.force_login(staff)

@@ -207,6 +207,13 @@ def test_watch_refuses_a_bad_name(client, scheduled_broadcast, name):
     assert Attendee.objects.count() == 0
 
 
+def test_behind_tls_the_guest_cookie_is_secure(client, scheduled_broadcast, settings):
+    settings.SESSION_COOKIE_SECURE = True  # what production sets (config/settings.py)
+    response = client.post("/b/spring-launch/watch/", {"display_name": "Ada"})
+    cookie = response.cookies[settings.GUEST_COOKIE_NAME]
+    assert (cookie["secure"], cookie["httponly"], cookie["samesite"]) == (True, True, "Lax")
+
+
 def test_watch_accepts_a_name_of_sixty_characters(client, scheduled_broadcast):
     response = client.post("/b/spring-launch/watch/", {"display_name": "y" * 60})
     assert response.status_code == 302
@@ -220,6 +227,8 @@ def test_watch_with_a_valid_name_joins_and_shows_the_player(client, scheduled_br
 
     cookie = response.cookies[settings.GUEST_COOKIE_NAME]
     assert cookie["httponly"]
+    assert cookie["samesite"] == "Lax"
+    assert not cookie["secure"]  # development: plain http
     key = guest_key_from_cookies({settings.GUEST_COOKIE_NAME: cookie.value})
     assert key is not None
     attendee = Attendee.objects.get()

@@ -2,9 +2,11 @@ import contextlib
 import shutil
 
 import pytest
+from django.conf import settings
 
+from tests.e2e.shop import shop_site
 from tests.janus import running_janus
-from tests.servers import ARTIFACTS, running_server
+from tests.servers import ARTIFACTS, free_port, running_server, running_worker
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -110,6 +112,28 @@ def start_media_server(transactional_db, backend, request):
 @pytest.fixture
 def media_server(start_media_server):
     return start_media_server()
+
+
+@pytest.fixture
+def shop_and_server(transactional_db):
+    """(A shop's website on another origin with the widget's snippet for the broadcast
+    "launch", a server that lets that website show it)."""
+    port = free_port()
+    origin = f"http://localhost:{port}"
+    with running_server("daphne", PRIMETIME_EMBED_ORIGINS=origin) as server:
+        snippet = (
+            f'<script src="{server}/static/js/embed.js" data-broadcast="launch" async></script>'
+        )
+        with shop_site(snippet, port=port) as shop:
+            yield shop, server
+
+
+@pytest.fixture
+def export_worker(transactional_db):
+    """With Redis (the services profile), a Celery worker that runs lead exports beside
+    the test's server, as in production. Embedded, the server runs them itself."""
+    with running_worker() if settings.REDIS_URL else contextlib.nullcontext():
+        yield
 
 
 @pytest.fixture

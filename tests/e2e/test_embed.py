@@ -1,17 +1,14 @@
 """The widget on another website: a page of another origin includes the snippet."""
 
-import contextlib
-import http.server
-import threading
 import time
 
-import pytest
 from playwright.sync_api import expect
 
 from broadcasts import services
 from tests.e2e.helpers import INSTRUMENTS, open_console, wait_for
+from tests.e2e.shop import shop_site
 from tests.factories import BroadcastFactory, UserFactory
-from tests.servers import free_port, running_server
+from tests.servers import free_port
 
 # What the page had before the snippet ran, to tell whether it added globals.
 REMEMBER_GLOBALS = "window.__globalsBefore = Object.keys(window);"
@@ -27,49 +24,6 @@ url => new Promise((resolve) => {
   ws.onclose = () => resolve('refused');
 })
 """
-
-
-@contextlib.contextmanager
-def shop_site(snippet: str, *, port: int):
-    """A company's website on another origin (localhost, not 127.0.0.1, another port)."""
-    page = f"""<!doctype html>
-<html><head><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>ACME shop</title>
-<style>body {{ font-family: serif; }} h1 {{ color: rgb(0, 128, 0); }}</style>
-</head><body><h1>ACME shop</h1><p>Our products.</p>{snippet}</body></html>""".encode()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://localhost:{port}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
-
-
-@pytest.fixture
-def shop_and_server(transactional_db):
-    port = free_port()
-    origin = f"http://localhost:{port}"
-    with running_server("daphne", PRIMETIME_EMBED_ORIGINS=origin) as server:
-        snippet = (
-            f'<script src="{server}/static/js/embed.js" data-broadcast="launch" async></script>'
-        )
-        with shop_site(snippet, port=port) as shop:
-            yield shop, server
 
 
 def test_the_widget_on_another_website_plays_folds_and_stays_folded(shop_and_server, new_page):
