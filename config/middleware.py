@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.views import defaults
 
+from core.outage import database_outage
+
 logger = logging.getLogger("config.database")
 
 RETRY_AFTER_SECONDS = 5
@@ -33,7 +35,8 @@ def database_unavailable(request: HttpRequest) -> HttpResponse:
 
 
 class DatabaseUnavailableMiddleware:
-    """A view that could not reach the database answers 503."""
+    """A view that could not reach the database answers 503; while PostgreSQL is out of
+    reach, every page does so at once (core/outage.py)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -41,9 +44,15 @@ class DatabaseUnavailableMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
+    def process_view(self, request: HttpRequest, view, args, kwargs):
+        if not getattr(view, "without_database", False) and database_outage.refuse_now():
+            return database_unavailable(request)
+        return None
+
     def process_exception(self, request: HttpRequest, exception: Exception):
         if isinstance(exception, OperationalError):
             logger.warning("503 for %s %s: %s", request.method, request.path, exception)
+            database_outage.failed()
             return database_unavailable(request)
         return None
 
@@ -52,5 +61,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
     """`handler500`: the same 503 when the database failed outside a view (a middleware
     saving the session, say); Django's own 500 page otherwise."""
     if isinstance(sys.exc_info()[1], OperationalError):
+        database_outage.failed()
         return database_unavailable(request)
     return defaults.server_error(request)

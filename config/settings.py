@@ -17,6 +17,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from core.origins import ORIGIN_PATTERN
+from core.pgconnection import OutageNoticingConnection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -165,6 +166,9 @@ if DATABASE_URL:
             "min_size": min(2, DB_POOL_SIZE),
             "max_size": DB_POOL_SIZE,
             "timeout": DB_POOL_TIMEOUT,
+            # A failed connection attempt marks PostgreSQL out of reach at once, so that
+            # pages and live commands say so instead of queueing (core/outage.py).
+            "connection_class": OutageNoticingConnection,
         }
         # The pool checks a connection before lending it (one empty query), so that
         # after a PostgreSQL restart no request gets a dead one.
@@ -544,7 +548,11 @@ LOGGING = {
     "formatters": {"timed": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "timed"}},
     "loggers": {
-        app: {"handlers": ["console"], "level": env_str("PRIMETIME_LOG_LEVEL", "INFO")}
-        for app in ("broadcasts", "participation", "leads", "config")
+        **{
+            app: {"handlers": ["console"], "level": env_str("PRIMETIME_LOG_LEVEL", "INFO")}
+            for app in ("broadcasts", "participation", "leads", "config", "core")
+        },
+        # The pool says when it cannot connect to PostgreSQL: with the time, like ours.
+        "psycopg": {"handlers": ["console"], "level": "WARNING", "propagate": False},
     },
 }

@@ -17,6 +17,9 @@ def health(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok\n", content_type="text/plain")
 
 
+health.without_database = True  # answered while PostgreSQL is out of reach, too
+
+
 def favicon(request: HttpRequest) -> HttpResponse:
     """Browsers ask for /favicon.ico whatever a page's icon link says: the SVG icon,
     under its static (hashed, long-cached) name."""

@@ -13,6 +13,7 @@ from django.db import OperationalError
 from redis.exceptions import RedisError
 
 from core.errors import DomainError, Forbidden
+from core.outage import database_outage
 
 from . import admissions
 from .context import CommandContext
@@ -103,6 +104,9 @@ class LiveConsumer(DispatchOnTheLoop, AsyncWebsocketConsumer):
             embedded=widget_token is not None,
             address=(self.scope.get("client") or (None,))[0],
         )
+        if database_outage.refuse_now():
+            await self._try_again_later("PostgreSQL is out of reach")
+            return
         try:
             attendee = await admissions.identify.submit(request)
         except DomainError as error:
@@ -138,10 +142,12 @@ class LiveConsumer(DispatchOnTheLoop, AsyncWebsocketConsumer):
         await self._flush_pending(seq)
         counters.mark("audience", attendee.broadcast_id)
 
-    async def _try_again_later(self, error: OperationalError, *, accepted=False) -> None:
+    async def _try_again_later(self, error: OperationalError | str, *, accepted=False) -> None:
         """The database could not serve this page now (no pooled connection in time, or
         PostgreSQL is down): the page is told to reconnect a little later, as its
         socket does after any close but the final ones."""
+        if isinstance(error, OperationalError):
+            database_outage.failed()
         logger.warning("live connection to %s refused for now: %s", self.slug, error)
         if not accepted:
             await self.accept()  # so that the close code reaches the page
@@ -282,6 +288,9 @@ class LiveConsumer(DispatchOnTheLoop, AsyncWebsocketConsumer):
         if errors:
             await self._error(ref, INVALID, "Some fields are not right.", details=errors)
             return
+        if (command.database or command.batched) and database_outage.refuse_now():
+            await self._error(ref, CONFLICT, UNAVAILABLE_MESSAGE)
+            return
         try:
             if command.batched:
                 result = await batched.submit((self.attendee.pk, command, data))
@@ -299,6 +308,8 @@ class LiveConsumer(DispatchOnTheLoop, AsyncWebsocketConsumer):
             # PostgreSQL or Redis out of reach for now: nothing was done (a command is one
             # transaction), and the page may send it again.
             logger.warning("live command %s could not run now: %s", command.name, error)
+            if isinstance(error, OperationalError):
+                database_outage.failed()
             await self._error(ref, CONFLICT, UNAVAILABLE_MESSAGE)
             return
         except Exception:

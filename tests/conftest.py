@@ -103,6 +103,15 @@ def fresh_rate_limits():
 
 
 @pytest.fixture(autouse=True)
+def database_reachable():
+    """A test that makes the database fail leaves no outage behind (core/outage.py)."""
+    yield
+    from core.outage import database_outage
+
+    database_outage.recovered()
+
+
+@pytest.fixture(autouse=True)
 def fresh_live_caches():
     """Counters of a broadcast are published at most so often, and viewers' snapshots
     share a read of the broadcast for a moment: ids repeat between tests."""

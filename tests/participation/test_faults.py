@@ -8,9 +8,12 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import time
+import uuid
 from dataclasses import dataclass, field
 
+import aiohttp
 import pytest
 import redis
 import websockets
@@ -21,11 +24,13 @@ from participation.consumers import UNAVAILABLE_MESSAGE
 from participation.models import Attendee, Like, Question, Rating, SpeakRequest
 from tests.factories import GuestFactory
 from tests.participation.live_client import guest_cookie, session_cookie
-from tests.servers import free_port, server_process, stop
+from tests.servers import ROOT, free_port, server_env, server_process, stop
+from tests.workers import WORKER
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 VIEWERS = 120
+DB_POOL_TIMEOUT = 10  # the servers' PRIMETIME_DB_POOL_TIMEOUT (its default)
 LEASE_SECONDS = 3  # the servers' PRIMETIME_PRESENCE_LEASE_SECONDS (its least)
 BACK_WITHIN = 5.0  # seconds for every page to be back and resynced
 
@@ -54,8 +59,9 @@ class Viewer:
     errors: list[dict] = field(default_factory=list)
     sent: dict[str, dict] = field(default_factory=dict)
     sent_at: dict[str, float] = field(default_factory=dict)
-    # Seconds each command waited for its answer: its reply, or its socket's close.
-    waited: list[float] = field(default_factory=list)
+    # When each command was sent, and how long it waited for its answer (its reply,
+    # or its socket's close).
+    waited: list[tuple[float, float]] = field(default_factory=list)
     epochs: list[str] = field(default_factory=list)
     sent_log: list[dict] = field(default_factory=list)  # every command sent, in order
     states: list[str] = field(default_factory=list)  # broadcast.state events
@@ -85,7 +91,8 @@ class Viewer:
             self.socket = None
             now = time.monotonic()
             for ref in list(self.sent):  # answered by the close: sent again if need be
-                self.waited.append(now - self.sent_at.pop(ref))
+                sent_at = self.sent_at.pop(ref)
+                self.waited.append((sent_at, now - sent_at))
                 del self.sent[ref]
             if not stop.is_set():
                 self.lost_at.append(time.monotonic())
@@ -110,7 +117,8 @@ class Viewer:
             self.epochs.append(self.epoch)
             return
         if frame.get("ref") in self.sent_at:
-            self.waited.append(time.monotonic() - self.sent_at.pop(frame["ref"]))
+            sent_at = self.sent_at.pop(frame["ref"])
+            self.waited.append((sent_at, time.monotonic() - sent_at))
         if frame["type"] == "broadcast.state":
             self.states.append(frame["state"])
         if frame["type"] == "ack":
@@ -393,7 +401,7 @@ async def test_redis_killed_and_restarted_empty_the_live_path_comes_back(
         await wait_for(lambda: present(viewers) == [0] * VIEWERS, within=10)
         log = server.log_path.read_text()
 
-    during = [waited for viewer in viewers for waited in viewer.waited]
+    during = [waited for viewer in viewers for _, waited in viewer.waited]
     errors = {e["code"] for v in viewers for e in v.errors}
     print(
         f"\nRedis killed for 3 s under {VIEWERS} viewers: every page on a fresh snapshot"
@@ -411,3 +419,236 @@ async def test_redis_killed_and_restarted_empty_the_live_path_comes_back(
     assert [v.duplicates for v in viewers if v.duplicates] == []
     assert await database_sync_to_async(missing_from_database)(viewers, live_broadcast.pk) == []
     assert counted >= 0
+
+
+class CuttableProxy:
+    """A TCP proxy in front of PostgreSQL that the test cuts: every connection through
+    it is reset, and new ones are refused, until it is mended."""
+
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.cut = False
+        self.links: set[asyncio.StreamWriter] = set()
+        self.tasks: set[asyncio.Task] = set()
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._link, "127.0.0.1", 0)
+        return self.server.sockets[0].getsockname()[1]
+
+    async def _link(self, reader, writer) -> None:
+        self.tasks.add(asyncio.current_task())
+        try:
+            await self._relay(reader, writer)
+        finally:
+            self.tasks.discard(asyncio.current_task())
+
+    async def _relay(self, reader, writer) -> None:
+        if self.cut:
+            writer.transport.abort()
+            return
+        try:
+            upstream_reader, upstream = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            writer.transport.abort()
+            return
+        self.links |= {writer, upstream}
+        await asyncio.gather(self._pipe(reader, upstream), self._pipe(upstream_reader, writer))
+        self.links -= {writer, upstream}
+
+    async def _pipe(self, reader, writer) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        except OSError:
+            pass
+        finally:
+            writer.transport.abort()
+
+    def cut_off(self) -> None:
+        self.cut = True
+        for writer in list(self.links):
+            writer.transport.abort()
+
+    def mend(self) -> None:
+        self.cut = False
+
+    async def close(self) -> None:
+        self.cut_off()
+        self.server.close()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.server.wait_closed()
+
+
+# The broadcast and its viewers of the database test, made in that database.
+SETUP = """
+import json, django
+django.setup()
+from broadcasts import services
+from tests.factories import BroadcastFactory, GuestFactory, UserFactory
+host = UserFactory(username="cut-host")
+broadcast = services.broadcast_start(broadcast=BroadcastFactory(host=host), by=host)
+guests = [GuestFactory(broadcast=broadcast) for _ in range({count})]
+print(json.dumps({{"slug": broadcast.slug, "guests": [[g.pk, g.guest_key.hex] for g in guests]}}))
+"""
+
+
+@pytest.fixture
+def database_of_its_own():
+    """A PostgreSQL database of the test's own (in both passes of CI), migrated."""
+    import psycopg
+
+    name = f"primetime_cut_{WORKER or 'serial'}"
+    admin = "postgres://postgres@127.0.0.1:5432/postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgres://postgres@127.0.0.1:5432/{name}"
+    env = {**server_env(), "DATABASE_URL": url}
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def rows(url: str, sql: str, params=()) -> list[tuple]:
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        return connection.execute(sql, params).fetchall()
+
+
+async def test_postgresql_cut_off_for_10_s_commands_and_pages_say_so_and_all_recovers(
+    database_of_its_own, redis_url
+):
+    count = 40
+    made = subprocess.run(
+        [sys.executable, "-c", SETUP.format(count=count)],
+        cwd=ROOT,
+        env={**server_env(), "DATABASE_URL": database_of_its_own},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    world = json.loads(made.stdout.strip().splitlines()[-1])
+    proxy = CuttableProxy(5432)
+    port = await proxy.start()
+    behind_proxy = database_of_its_own.replace(":5432/", f":{port}/")
+    try:
+        with server_process(
+            "uvicorn-workers",
+            DATABASE_URL=behind_proxy,
+            REDIS_URL=redis_url,
+            PRIMETIME_QUESTIONS_PER_MINUTE="1000",
+        ) as server:
+            viewers = [
+                Viewer(server.base, world["slug"], pk, guest_cookie(uuid.UUID(key)), n)
+                for n, (pk, key) in enumerate(world["guests"])
+            ]
+            stop = asyncio.Event()
+            pages = [asyncio.create_task(v.run(stop)) for v in viewers]
+            # The watch page of a guest reads the database each time (the landing page
+            # may come from the cache).
+            landing = f"{server.base}/b/{world['slug']}/watch/"
+            cookie = {"Cookie": viewers[0].cookie}
+            async with aiohttp.ClientSession(headers=cookie) as http:
+                try:
+                    await wait_for(lambda: all(v.synced_at for v in viewers), within=30)
+                    async with http.get(landing) as response:
+                        assert response.status == 200
+
+                    proxy.cut_off()
+                    cut_at = time.monotonic()
+                    asked_during, statuses, page_waits = [], set(), []
+
+                    async def page_now() -> None:
+                        started = time.monotonic()
+                        async with http.get(landing) as response:
+                            statuses.add(response.status)
+                            pages_read.append(await response.text())
+                        page_waits.append((started - cut_at, time.monotonic() - started))
+
+                    pages_read: list[str] = []
+                    visits = []
+                    # The first round is in flight as the cut comes: those pages' next
+                    # commands wait behind it (a page's commands run one after another).
+                    # The others ask after the outage is known.
+                    rounds = 0
+                    while time.monotonic() - cut_at < 10:
+                        first = rounds == 0
+                        rounds += 1
+                        for viewer in viewers[:10] if first else viewers[10:]:
+                            text = f"Asked at {time.monotonic() - cut_at:.2f} by {viewer.number}?"
+                            asked_during.append(text)
+                            await viewer.send({"type": "question.ask", "text": text})
+                        visits.append(asyncio.create_task(page_now()))
+                        await asyncio.sleep(0.5)
+                    await asyncio.gather(*visits)
+                    page = pages_read[-1]
+                    proxy.mend()
+                    mended_at = time.monotonic()
+
+                    # It recovers by itself: pages, and commands.
+                    async def landing_ok() -> bool:
+                        async with http.get(landing) as response:
+                            return response.status == 200
+
+                    while not await landing_ok():
+                        assert time.monotonic() - mended_at < 10, "pages did not recover"
+                        await asyncio.sleep(0.2)
+                    pages_back = time.monotonic() - mended_at
+                    # Commands work again: each page asks once more, again if refused (a
+                    # worker learns PostgreSQL is back at its pool's next connection).
+                    asked_after = {v.number: f"After the cut, from {v.number}?" for v in viewers}
+
+                    def answered(viewer) -> bool:
+                        text = asked_after[viewer.number]
+                        return any(c.get("text") == text for c in viewer.acked)
+
+                    while not all(answered(v) for v in viewers):
+                        assert time.monotonic() - mended_at < 15, "commands did not recover"
+                        for viewer in viewers:
+                            if not answered(viewer) and not viewer.sent:
+                                text = asked_after[viewer.number]
+                                await viewer.send({"type": "question.ask", "text": text})
+                        await asyncio.sleep(0.3)
+                    commands_back = time.monotonic() - mended_at
+                finally:
+                    stop.set()
+                    await close_all(viewers)
+                    await asyncio.gather(*pages, return_exceptions=True)
+            log = server.log_path.read_text()
+    finally:
+        await proxy.close()
+
+    errors = [e for v in viewers for e in v.errors]
+    waits = [(sent - cut_at, w) for v in viewers[10:] for sent, w in v.waited if sent > cut_at]
+    in_flight = [w for v in viewers[:10] for sent, w in v.waited if sent > cut_at]
+    acked = {c["text"] for v in viewers for c in v.acked if c["type"] == "question.ask"}
+    stored = {
+        text for (text,) in rows(database_of_its_own, "SELECT text FROM participation_question")
+    }
+    print(
+        f"\nPostgreSQL cut off for 10 s under {count} viewers: pages answered {sorted(statuses)},"
+        f" {len(errors)} commands refused with a clear error, back by themselves"
+        f" {pages_back:.1f} s after (commands {commands_back:.1f} s); the longest wait for a page"
+        f" {max(w for s, w in page_waits if s > 1):.1f} s once known,"
+        f" for an answer {max(w for sent, w in waits if sent > 1):.1f} s once known"
+    )
+    assert statuses == {503}  # a clear page, never a 500
+    # At once, once the outage is known (the first callers wait the pool's timeout).
+    assert max(waited for started, waited in page_waits if started > 1) < 1
+    assert max(waited for started, waited in page_waits) < DB_POOL_TIMEOUT + 1
+    assert "try again" in page.lower()
+    assert errors and {(e["code"], e["message"]) for e in errors} == {
+        ("conflict", UNAVAILABLE_MESSAGE)
+    }
+    assert max(w for sent, w in waits if sent > 1) < 1
+    assert max(in_flight) < DB_POOL_TIMEOUT + 2  # the pool's timeout, then the error
+    # Nothing half-applied: what was refused is not stored, what was acknowledged is.
+    assert not (set(asked_during) - acked) & stored
+    assert acked <= stored
+    assert set(asked_after.values()) <= stored
+    assert "Exception in ASGI application" not in log
