@@ -38,9 +38,17 @@ class LeadSerializer(serializers.ModelSerializer):
         ]
 
 
+class LeadFilters(serializers.Serializer):
+    broadcast = serializers.SlugField(required=False, allow_blank=True)
+    since = serializers.DateField(required=False)
+    until = serializers.DateField(required=False)
+
+
 @extend_schema(
     parameters=[
-        OpenApiParameter("broadcast", str, description="a broadcast's slug"),
+        OpenApiParameter(
+            "broadcast", str, description="a broadcast's slug", pattern=r"^[-a-zA-Z0-9_]*$"
+        ),
         OpenApiParameter("since", OpenApiTypes.DATE, description="captured on or after"),
         OpenApiParameter("until", OpenApiTypes.DATE, description="captured on or before"),
     ]
@@ -53,16 +61,17 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def get_queryset(self):
         leads = Lead.objects.select_related("broadcast").order_by("-created_at", "-id")
-        params = self.request.query_params
-        if params.get("broadcast"):
-            leads = leads.filter(broadcast__slug=params["broadcast"])
-        for name, lookup in (
-            ("since", "created_at__date__gte"),
-            ("until", "created_at__date__lte"),
-        ):
-            if params.get(name):
-                value = serializers.DateField().to_internal_value(params[name])
-                leads = leads.filter(**{lookup: value})
+        # A 400 with the errors by parameter, as for a body. As a plain dict, so that an
+        # empty date (`?until=`) is a wrong date, not one left out.
+        filters = LeadFilters(data=self.request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        wanted = filters.validated_data
+        if wanted.get("broadcast"):
+            leads = leads.filter(broadcast__slug=wanted["broadcast"])
+        if wanted.get("since"):
+            leads = leads.filter(created_at__date__gte=wanted["since"])
+        if wanted.get("until"):
+            leads = leads.filter(created_at__date__lte=wanted["until"])
         return leads
 
 
@@ -136,7 +145,8 @@ class ExportViewSet(
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
-        export, handle = export_file(export_id=pk, user=request.user, via="api")
+        # Found as `retrieve` finds it: an id that is not a number is a 404 too.
+        export, handle = export_file(export_id=self.get_object().pk, user=request.user, via="api")
         return FileResponse(
             handle, as_attachment=True, filename=download_name(export), content_type="text/csv"
         )
