@@ -11,8 +11,8 @@ from tests.participation.fuzz_frames import HandlerCalls, fuzz, fuzz_world
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # Batches of fuzz_frames.BATCH frames.
-RUNNING_BATCHES = 200
-ENDED_BATCHES = 40
+RUNNING_BATCHES = 700
+ENDED_BATCHES = 100
 
 
 def test_a_moderator_fuzzing_the_dashboard_is_answered_and_changes_nothing_refused(

@@ -12,9 +12,9 @@ from tests.participation.fuzz_frames import HandlerCalls, fuzz, fuzz_world
 pytestmark = pytest.mark.django_db(transaction=True)
 
 # Batches of fuzz_frames.BATCH frames.
-GUEST_BATCHES = 200
-HOST_BATCHES = 200
-ENDED_BATCHES = 40
+GUEST_BATCHES = 1800
+HOST_BATCHES = 1400
+ENDED_BATCHES = 200
 
 
 @pytest.fixture
