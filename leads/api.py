@@ -1,3 +1,4 @@
+from django.core.validators import slug_re
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -75,8 +76,18 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         return leads
 
 
+class BroadcastSlugField(serializers.SlugRelatedField):
+    """A broadcast named by its slug. Text that cannot be a slug names none, and is
+    refused before any query: PostgreSQL refuses a NUL character in one outright."""
+
+    def to_internal_value(self, data):
+        if not (isinstance(data, str) and slug_re.fullmatch(data)):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data))
+        return super().to_internal_value(data)
+
+
 class ExportSerializer(serializers.ModelSerializer):
-    broadcast = serializers.SlugRelatedField(
+    broadcast = BroadcastSlugField(
         slug_field="slug", queryset=Broadcast.objects.all(), required=False, allow_null=True
     )
     progress = serializers.IntegerField(read_only=True, allow_null=True)
