@@ -179,14 +179,14 @@ def json_values(text: st.SearchStrategy[str] | None = None) -> st.SearchStrategy
 def hostile_ids(ids: list[int]) -> st.SearchStrategy:
     """Ids of every wrong kind: other people's, another broadcast's, none, negative,
     huge, fractional, spelt as text, or not numbers at all."""
-    spelt = st.sampled_from(ids).map(lambda n: st.sampled_from([str(n), f" {n} ", f"{n}.0"]))
+    spelt = st.sampled_from(ids).flatmap(lambda n: st.sampled_from([str(n), f" {n} ", f"{n}.0"]))
     return st.one_of(
         st.sampled_from(ids),
         st.sampled_from(HUGE_INTS),
         st.integers(),
         st.floats(),
         st.sampled_from(ids).map(lambda n: n + 0.5),
-        spelt.flatmap(lambda strategy: strategy),
+        spelt,
         st.booleans(),
         st.none(),
         nasty_text(),
@@ -195,7 +195,7 @@ def hostile_ids(ids: list[int]) -> st.SearchStrategy:
     )
 
 
-def good_signal(ids: list[int]) -> st.SearchStrategy[dict]:
+def good_signal() -> st.SearchStrategy[dict]:
     pc = st.from_regex(r"[A-Za-z0-9_-]{1,12}", fullmatch=True)
     sdp = st.just("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n")
     return st.one_of(
@@ -215,10 +215,10 @@ def good_signal(ids: list[int]) -> st.SearchStrategy[dict]:
     )
 
 
-def hostile_signal(ids: list[int]) -> st.SearchStrategy:
+def hostile_signal() -> st.SearchStrategy:
     return st.one_of(
         json_values(),
-        good_signal(ids).flatmap(
+        good_signal().flatmap(
             lambda signal: st.dictionaries(
                 st.sampled_from([*signal, "candidate", "layer", "sdp", "reason"]),
                 json_values(),
@@ -238,7 +238,7 @@ def field_values(ids: list[int], question_ids: list[int]) -> dict[str, st.Search
         "text": st.one_of(good_text, st.sampled_from(NASTY_TEXT[3:6])),
         "stars": st.integers(1, 5),
         "to": st.sampled_from(ids),
-        "data": good_signal(ids),
+        "data": good_signal(),
         "camera": st.booleans(),
         "microphone": st.booleans(),
         "source": st.sampled_from(CTA_SOURCES),
@@ -253,7 +253,7 @@ def field_values(ids: list[int], question_ids: list[int]) -> dict[str, st.Search
         name: st.one_of(any_id, json_values())
         if name in ("attendee", "question", "to", "stars")
         # the signal's shape is the deepest a command takes: spoil it inside too
-        else hostile_signal(ids)
+        else hostile_signal()
         if name == "data"
         else json_values()
         for name in FIELDS
