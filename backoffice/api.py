@@ -75,6 +75,9 @@ class BroadcastViewSet(viewsets.ReadOnlyModelViewSet):
 
     permission_classes = [IsStaff]
     lookup_field = "slug"
+    # Only a slug reaches the query (PostgreSQL refuses a NUL in one outright); other
+    # text under /api/broadcasts/ is the API's 404.
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
     queryset = Broadcast.objects.select_related("host").order_by("-scheduled_start", "-created_at")
 
     def get_serializer_class(self):

@@ -455,7 +455,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.http.Pages",
     "PAGE_SIZE": 50,
     # Domain errors (core/errors.py) answer with their own status and code.
     "EXCEPTION_HANDLER": "core.http.api_exception_handler",
@@ -479,6 +479,11 @@ SPECTACULAR_SETTINGS = {
         "BroadcastStateEnum": "broadcasts.models.BroadcastState",
         "ExportStateEnum": "leads.models.ExportState",
     },
+    # The refusals each operation may answer with (config/api.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api.document_refusals",
+    ],
 }
 
 # --- Content-Security-Policy (django-csp) -------------------------------------

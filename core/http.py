@@ -5,6 +5,8 @@ import functools
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from rest_framework.exceptions import NotFound as NotFoundAnswer
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -21,6 +23,16 @@ def api_exception_handler(exc, context):
             body = {"detail": exc.message, "code": exc.code}
         return Response(body, status=exc.status)
     return exception_handler(exc, context)
+
+
+class Pages(PageNumberPagination):
+    """DRF's numbered pages, where an empty `page` is not a number either (DRF would take
+    it for the first page): 404, as for any page that is not one."""
+
+    def get_page_number(self, request, paginator):
+        if request.query_params.get(self.page_query_param) == "":
+            raise NotFoundAnswer(self.invalid_page_message.format(page_number="", message=""))
+        return super().get_page_number(request, paginator)
 
 
 def forbidden_page(request, message: str) -> HttpResponse:

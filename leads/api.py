@@ -1,3 +1,4 @@
+from django.core.validators import slug_re
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -38,9 +39,17 @@ class LeadSerializer(serializers.ModelSerializer):
         ]
 
 
+class LeadFilters(serializers.Serializer):
+    broadcast = serializers.SlugField(required=False, allow_blank=True)
+    since = serializers.DateField(required=False)
+    until = serializers.DateField(required=False)
+
+
 @extend_schema(
     parameters=[
-        OpenApiParameter("broadcast", str, description="a broadcast's slug"),
+        OpenApiParameter(
+            "broadcast", str, description="a broadcast's slug", pattern=r"^[-a-zA-Z0-9_]*$"
+        ),
         OpenApiParameter("since", OpenApiTypes.DATE, description="captured on or after"),
         OpenApiParameter("until", OpenApiTypes.DATE, description="captured on or before"),
     ]
@@ -53,21 +62,32 @@ class LeadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
 
     def get_queryset(self):
         leads = Lead.objects.select_related("broadcast").order_by("-created_at", "-id")
-        params = self.request.query_params
-        if params.get("broadcast"):
-            leads = leads.filter(broadcast__slug=params["broadcast"])
-        for name, lookup in (
-            ("since", "created_at__date__gte"),
-            ("until", "created_at__date__lte"),
-        ):
-            if params.get(name):
-                value = serializers.DateField().to_internal_value(params[name])
-                leads = leads.filter(**{lookup: value})
+        # A 400 with the errors by parameter, as for a body. As a plain dict, so that an
+        # empty date (`?until=`) is a wrong date, not one left out.
+        filters = LeadFilters(data=self.request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        wanted = filters.validated_data
+        if wanted.get("broadcast"):
+            leads = leads.filter(broadcast__slug=wanted["broadcast"])
+        if wanted.get("since"):
+            leads = leads.filter(created_at__date__gte=wanted["since"])
+        if wanted.get("until"):
+            leads = leads.filter(created_at__date__lte=wanted["until"])
         return leads
 
 
+class BroadcastSlugField(serializers.SlugRelatedField):
+    """A broadcast named by its slug. Text that cannot be a slug names none, and is
+    refused before any query: PostgreSQL refuses a NUL character in one outright."""
+
+    def to_internal_value(self, data):
+        if not (isinstance(data, str) and slug_re.fullmatch(data)):
+            self.fail("does_not_exist", slug_name=self.slug_field, value=str(data))
+        return super().to_internal_value(data)
+
+
 class ExportSerializer(serializers.ModelSerializer):
-    broadcast = serializers.SlugRelatedField(
+    broadcast = BroadcastSlugField(
         slug_field="slug", queryset=Broadcast.objects.all(), required=False, allow_null=True
     )
     progress = serializers.IntegerField(read_only=True, allow_null=True)
@@ -136,7 +156,8 @@ class ExportViewSet(
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.BINARY})
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
-        export, handle = export_file(export_id=pk, user=request.user, via="api")
+        # Found as `retrieve` finds it: an id that is not a number is a 404 too.
+        export, handle = export_file(export_id=self.get_object().pk, user=request.user, via="api")
         return FileResponse(
             handle, as_attachment=True, filename=download_name(export), content_type="text/csv"
         )

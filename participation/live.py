@@ -13,7 +13,7 @@ from . import questions, reactions, services, stage
 from .context import HOSTS, STAGE, CommandContext
 from .models import QUESTION_MAX_CHARS, Role
 from .moderation import QUESTION_MODERATION
-from .realtime.commands import MODERATORS, NoFields, live_command
+from .realtime.commands import MODERATORS, IdField, NoFields, live_command
 
 
 @live_command("ping", database=False)
@@ -66,7 +66,7 @@ class SignalData(serializers.Serializer):
 
 
 class RtcSignalFields(serializers.Serializer):
-    to = serializers.IntegerField(min_value=1)
+    to = IdField()
     data = SignalData()
 
 
@@ -103,7 +103,7 @@ SPEAKERS = {Role.SPEAKER}
 
 
 class AttendeeField(serializers.Serializer):
-    attendee = serializers.IntegerField(min_value=1)
+    attendee = IdField()
 
 
 @live_command("hand.raise", roles=VIEWERS)
@@ -162,7 +162,7 @@ class QuestionText(serializers.Serializer):
 
 
 class QuestionField(serializers.Serializer):
-    question = serializers.IntegerField(min_value=1)
+    question = IdField()
 
 
 @live_command("question.ask", fields=QuestionText)

@@ -4,6 +4,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.utils import timezone
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from broadcasts import services
 from participation.services import attendee_for_user
@@ -18,6 +19,9 @@ REDIS_URL = workers.isolate()
 # (an error here) when the collected static folder is missing.
 (settings.BASE_DIR / "var").mkdir(exist_ok=True)
 settings.STATIC_ROOT.mkdir(exist_ok=True)
+# Hypothesis (the live sockets' fuzzer, schemathesis) keeps its caches in var/ too, not
+# in the work tree's root; its example database is off (tests/participation/fuzz_frames.py).
+set_hypothesis_home_dir(settings.BASE_DIR / "var" / "hypothesis")
 
 
 @pytest.fixture

@@ -27,6 +27,22 @@ class NoFields(serializers.Serializer):
     """For commands that carry nothing but their type and ref."""
 
 
+# Row ids are 64-bit integers in every database we run on.
+MAX_ID = 2**63 - 1
+
+
+class IdField(serializers.IntegerField):
+    """A row's id in a frame (a person, a question): a positive 64-bit integer. A larger
+    number names nothing, and a database driver cannot even send it (SQLite's raises
+    OverflowError, PostgreSQL answers out of range)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        kwargs.setdefault("error_messages", {"max_value": "There is no such id."})
+        super().__init__(**kwargs)
+
+
 @dataclass(frozen=True)
 class Command:
     name: str

@@ -383,3 +383,20 @@ async def test_a_page_the_database_cannot_serve_now_is_asked_to_come_back(
     from participation.realtime.hub import hubs
 
     assert hubs.current().local_count(live_broadcast.slug) == 0
+
+
+@pytest.mark.parametrize("command", ["hand.approve", "question.hide", "rtc.signal"])
+async def test_an_id_past_64_bits_is_invalid_not_a_failure(live_broadcast, host, command):
+    """Found by the fuzzer: such an id reached the database, whose driver cannot send it
+    (OverflowError on SQLite), and the host was told something went wrong."""
+    huge = 10**30
+    fields = {
+        "hand.approve": {"attendee": huge},
+        "question.hide": {"question": huge},
+        "rtc.signal": {"to": huge, "data": {"kind": "bye", "pc": "p1"}},
+    }[command]
+    async with live_client(live_broadcast.slug, user=host) as console:
+        reply = await console.command(command, **fields)
+        assert (reply["type"], reply["code"]) == ("error", "invalid")
+        assert reply["details"] == {next(iter(fields)): ["There is no such id."]}
+        assert (await console.command("ping"))["type"] == "ack"
