@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 from core.errors import DomainError, Forbidden
 from core.outage import database_outage
 
-from . import admissions
+from . import admissions, services
 from .context import CommandContext
 from .guests import guest_key_from_cookies, guest_key_from_token
 from .models import Attendee, Role
@@ -242,9 +242,16 @@ class LiveConsumer(DispatchOnTheLoop, AsyncWebsocketConsumer):
         if self.attendee is None:
             return
         self._leave_room()
-        await admissions.leave.submit((self.attendee, self.presence_lease))
-        counters.mark("audience", self.attendee.broadcast_id)
+        closing = (self.attendee, self.presence_lease)
         self.attendee = None
+        try:
+            await admissions.leave.submit(closing)
+        except (OperationalError, RedisError) as error:
+            # PostgreSQL out of reach: counted out later, by the presence sweep.
+            logger.warning("page of attendee %s closed uncounted for now: %s", closing[0].pk, error)
+            services.pages_closed_later([closing])
+            return
+        counters.mark("audience", closing[0].broadcast_id)
 
     def joined(self) -> bool:
         """Whether this socket got in (and commands may run)."""

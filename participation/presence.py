@@ -113,9 +113,11 @@ def expired_pages_take(*, lease_seconds: float, now=None) -> Counter:
     hold; returns them (attendee id -> pages), for the caller to count out in the same
     transaction. Safe in several processes at once: each row is taken by one sweep."""
     now = now or timezone.now()
+    # Never this process's own: it is running this sweep, so it lives, however late its
+    # renewal is (a process too busy to renew on time would count its own pages out).
     ServerLease.objects.filter(
         expired_at=None, renewed_at__lt=now - timedelta(seconds=lease_seconds)
-    ).update(expired_at=now)
+    ).exclude(key=lease_key()).update(expired_at=now)
     rows = list(
         PagePresence.objects.select_for_update(skip_locked=True)
         .filter(lease_key__in=ServerLease.objects.filter(expired_at__isnull=False).values("key"))

@@ -1,5 +1,6 @@
 """Who is in a broadcast and what they do there."""
 
+import threading
 import unicodedata
 import uuid
 from collections import Counter, defaultdict
@@ -27,7 +28,7 @@ from .models import STAGE_ROLES, Attendee, Role, ViewerSample, new_guest_key
 from .presenters import attendee_public, media_participant
 from .realtime import events
 from .realtime.bus import bus
-from .realtime.counters import counter_changed_on_commit
+from .realtime.counters import counter_changed_on_commit, counters
 from .realtime.names import counter_section
 from .realtime.publish import send_private_on_commit
 from .selectors import watching
@@ -358,10 +359,39 @@ def pages_closed(closing: list[tuple[Attendee, uuid.UUID]]) -> list[None]:
     return [None] * len(closing)
 
 
+# Pages that closed while PostgreSQL was out of reach, to be counted out when it is back.
+_closed_uncounted: list[tuple[Attendee, uuid.UUID]] = []
+_closed_uncounted_lock = threading.Lock()
+
+
+def pages_closed_later(closing: list[tuple[Attendee, uuid.UUID]]) -> None:
+    """Pages whose closing could not be written now: the presence sweep writes it."""
+    with _closed_uncounted_lock:
+        _closed_uncounted.extend(closing)
+
+
+def _pages_closed_meanwhile() -> None:
+    with _closed_uncounted_lock:
+        closing = _closed_uncounted[:]
+        del _closed_uncounted[:]
+    if not closing:
+        return
+    try:
+        pages_closed(closing)
+    except Exception:
+        pages_closed_later(closing)  # still out of reach: next sweep
+        raise
+    for broadcast_id in {attendee.broadcast_id for attendee, _ in closing}:
+        counters.mark("audience", broadcast_id)
+
+
 def presence_sweep(*, lease_seconds: float) -> int:
     """Count out the pages of server processes that stopped renewing their presence
     lease (killed, or lost with their machine): visits end, the audience count goes
-    out again, a host's stage presence follows. Returns the pages counted out."""
+    out again, a host's stage presence follows; and this process's pages that closed
+    while PostgreSQL was out of reach. Returns the pages of other processes counted
+    out."""
+    _pages_closed_meanwhile()
     with presence_transaction():
         taken = presence.expired_pages_take(lease_seconds=lease_seconds)
         if not taken:

@@ -89,10 +89,12 @@ def ops_user(**fields):
 
 
 def moderator(**fields):
-    """Staff in Moderators, with the broadcast permissions the admin needs for them."""
+    """Staff in Moderators, with the permissions its migration grants the group that the
+    admin and the live dashboard need (a flushed test database lost them)."""
     return in_group(
         UserFactory(is_staff=True, **fields),
         "Moderators",
         "broadcasts.view_broadcast",
         "broadcasts.change_broadcast",
+        "broadcasts.moderate_broadcast",
     )

@@ -317,7 +317,8 @@ def test_the_channel_layer_is_chosen_by_setting_and_the_core_layer_gets_its_redi
 
 DATABASE_SCRIPT = (
     "import json, config.settings as s; d = s.DATABASES['default']; "
-    "print(json.dumps([d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'], d['OPTIONS']]))"
+    "print(json.dumps([d['CONN_MAX_AGE'], d['CONN_HEALTH_CHECKS'], d['OPTIONS']],"
+    " default=lambda value: value.__qualname__))"
 )
 POSTGRES_URL = "postgres://app@127.0.0.1:5432/primetime"
 
@@ -327,7 +328,12 @@ def test_postgresql_connections_come_from_a_pool_per_process():
     assert result.returncode == 0, result.stderr
     max_age, checked, options = json.loads(result.stdout)
     assert max_age == 0 and checked is True
-    assert options["pool"] == {"min_size": 2, "max_size": 8, "timeout": 10}
+    assert options["pool"] == {
+        "min_size": 2,
+        "max_size": 8,
+        "timeout": 10,
+        "connection_class": "OutageNoticingConnection",  # core/pgconnection.py
+    }
     assert options["application_name"] == "primetime"
     sized = run(
         ["-c", DATABASE_SCRIPT],
@@ -335,7 +341,12 @@ def test_postgresql_connections_come_from_a_pool_per_process():
         PRIMETIME_DB_POOL_SIZE="3",
         PRIMETIME_DB_POOL_TIMEOUT="2",
     )
-    assert json.loads(sized.stdout)[2]["pool"] == {"min_size": 2, "max_size": 3, "timeout": 2}
+    assert json.loads(sized.stdout)[2]["pool"] == {
+        "min_size": 2,
+        "max_size": 3,
+        "timeout": 2,
+        "connection_class": "OutageNoticingConnection",
+    }
 
 
 def test_without_a_pool_connections_may_be_kept_per_thread():

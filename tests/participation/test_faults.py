@@ -64,6 +64,7 @@ class Viewer:
     waited: list[tuple[float, float]] = field(default_factory=list)
     epochs: list[str] = field(default_factory=list)
     sent_log: list[dict] = field(default_factory=list)  # every command sent, in order
+    unknown: list[dict] = field(default_factory=list)  # sent, their socket lost unanswered
     states: list[str] = field(default_factory=list)  # broadcast.state events
     socket: object = None
     _ref: int = 0
@@ -93,14 +94,16 @@ class Viewer:
             for ref in list(self.sent):  # answered by the close: sent again if need be
                 sent_at = self.sent_at.pop(ref)
                 self.waited.append((sent_at, now - sent_at))
-                del self.sent[ref]
+                # Done or not, nobody knows: it may still run, even after a later command
+                # of this page's next socket (on another worker).
+                self.unknown.append(self.sent.pop(ref))
             if not stop.is_set():
                 self.lost_at.append(time.monotonic())
                 await asyncio.sleep(random.uniform(0.05, 0.3))
 
     def rated(self) -> set[int]:
-        """The ratings the database may hold: the last one acknowledged, or one sent
-        after it whose reply was lost with its socket."""
+        """The ratings the database may hold: the last one acknowledged, one sent after
+        it, or one whose socket was lost before its answer."""
         sent = [c["stars"] for c in self.sent_log if c["type"] == "rate"]
         acked = [c["stars"] for c in self.acked if c["type"] == "rate"]
         if not acked:
@@ -108,7 +111,8 @@ class Viewer:
         last = max(
             i for i, c in enumerate(self.sent_log) if c in self.acked and c["type"] == "rate"
         )
-        return {acked[-1]} | {c["stars"] for c in self.sent_log[last + 1 :] if c["type"] == "rate"}
+        later = {c["stars"] for c in self.sent_log[last + 1 :] if c["type"] == "rate"}
+        return {acked[-1]} | later | {c["stars"] for c in self.unknown if c["type"] == "rate"}
 
     def _receive(self, frame: dict) -> None:
         if frame["type"] == "snapshot":

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from participation import presence, services
@@ -15,7 +16,7 @@ from participation.realtime.counters import counters
 from participation.realtime.hub import LoopHub
 from tests.factories import GuestFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = pytest.mark.django_db(transaction=True)
 
 LEASE_SECONDS = 15
 
@@ -64,6 +65,15 @@ def test_a_killed_process_has_its_pages_counted_out(
     assert pages(ann, ben, cid) == {ann.pk: 0, ben.pk: 1, cid.pk: 1}
 
 
+def test_a_process_never_counts_its_own_pages_out(live_broadcast, monkeypatch):
+    ann = GuestFactory(broadcast=live_broadcast)
+    late = in_process(monkeypatch, uuid.uuid4())
+    services.attendees_connected(attendees=[ann])
+    stops_renewing(late)  # too busy to renew on time, yet it is the one sweeping
+    assert services.presence_sweep(lease_seconds=LEASE_SECONDS) == 0
+    assert pages(ann) == {ann.pk: 1}
+
+
 def test_a_page_closing_after_its_process_was_swept_is_not_counted_out_twice(
     live_broadcast, monkeypatch
 ):
@@ -90,7 +100,9 @@ def test_a_stalled_process_takes_a_new_lease_and_has_its_pages_reconnect(
     services.attendees_connected(attendees=[ann])
     assert presence.lease_renew() is None  # alive: renewed
     stops_renewing(stalled)
+    in_process(monkeypatch, uuid.uuid4())  # another process sweeps
     services.presence_sweep(lease_seconds=LEASE_SECONDS)
+    in_process(monkeypatch, stalled)  # and the stalled one wakes up
 
     assert presence.lease_renew() == jobs.RESYNC
     fresh = presence.lease_key()
@@ -108,6 +120,7 @@ def test_a_host_counted_out_is_shown_away(host_attendee, monkeypatch):
     killed = in_process(monkeypatch, uuid.uuid4())
     services.attendees_connected(attendees=[host])
     stops_renewing(killed)
+    in_process(monkeypatch, uuid.uuid4())  # a survivor sweeps
     services.presence_sweep(lease_seconds=LEASE_SECONDS)
     host.refresh_from_db()
     assert host.connections == 0 and host.last_seen_at is not None
@@ -135,3 +148,22 @@ async def test_a_job_answering_resync_has_every_connection_of_the_hub_reconnect(
         task.cancel()
         hub.stop_housekeeping()
     assert all(page.resynced for page in pages_here)
+
+
+async def test_a_page_closing_while_postgresql_is_away_is_counted_out_when_it_is_back(
+    live_broadcast, ann, monkeypatch
+):
+    from django.db import OperationalError
+
+    from participation import admissions
+    from participation.realtime.batching import Batcher
+    from tests.participation.live_client import live_client
+
+    def refuse(closing):
+        raise OperationalError("couldn't get a connection after 10.00 sec")
+
+    async with live_client(live_broadcast.slug, guest_key=ann.guest_key):
+        monkeypatch.setattr(admissions, "leave", Batcher(refuse))
+    assert (await database_sync_to_async(pages)(ann)) == {ann.pk: 1}  # not written yet
+    await database_sync_to_async(services.presence_sweep)(lease_seconds=LEASE_SECONDS)
+    assert (await database_sync_to_async(pages)(ann)) == {ann.pk: 0}
