@@ -353,6 +353,7 @@ def server_command(kind: str, port: int) -> list[str]:
     if kind == "uvicorn":
         return [sys.executable, "-m", "uvicorn", "config.asgi:application",
                 "--host", "127.0.0.1", "--port", str(port), "--ws", "websockets-sansio",
+                "--http", "config.http:HeadersTimeoutProtocol",
                 "--ws-per-message-deflate", "false", "--ws-max-size", "65536", "--lifespan", "off",
                 "--no-access-log", "--log-level", "warning"]  # fmt: skip
     if kind == "bare":

@@ -224,6 +224,7 @@ class ProductionServer:
             sys.executable, "-m", "uvicorn", "config.asgi:application",
             "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
             "--ws", "websockets-sansio", "--ws-per-message-deflate", "false",
+            "--ws-max-size", "65536", "--http", "config.http:HeadersTimeoutProtocol",
         ]  # fmt: skip
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(

@@ -37,6 +37,7 @@ def main(port: int, snapshot_path: Path) -> None:
         host="127.0.0.1",
         port=port,
         ws="websockets-sansio",
+        http="config.http:HeadersTimeoutProtocol",
         ws_per_message_deflate=False,
         ws_max_size=65_536,
         lifespan="off",

@@ -63,6 +63,8 @@ SERVER_COMMANDS = {
         "false",
         "--ws-max-size",
         "65536",
+        "--http",
+        "config.http:HeadersTimeoutProtocol",
         "--no-access-log",
     ],
 }

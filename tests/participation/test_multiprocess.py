@@ -113,3 +113,29 @@ async def test_uvicorn_as_the_readme_runs_it_refuses_a_big_frame_before_reading_
                     while True:  # events of the room may come before the close
                         await ws.recv()
             assert ws.close_code == 1009
+
+
+async def test_uvicorn_as_the_readme_runs_it_closes_handshakes_that_never_finish(
+    redis_url, live_broadcast
+):
+    """Connections that send half a request (or of a WebSocket handshake) are closed
+    within the headers timeout (config/http.py); a page is still served meanwhile."""
+    from config.http import HEADERS_TIMEOUT_SECONDS
+
+    with running_server("uvicorn-workers", REDIS_URL=redis_url) as base:
+        port = int(base.rsplit(":", 1)[1])
+        half_open = []
+        for _ in range(20):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET /ws/broadcasts/spring-launch/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            half_open.append((reader, writer))
+        started = asyncio.get_running_loop().time()
+        async with asyncio.timeout(HEADERS_TIMEOUT_SECONDS + 3):
+            for reader, _ in half_open:
+                assert await reader.read() == b""  # closed by the server, no answer
+        assert asyncio.get_running_loop().time() - started >= HEADERS_TIMEOUT_SECONDS - 1
+        for _, writer in half_open:
+            writer.close()
+        guest = await database_sync_to_async(GuestFactory)(broadcast=live_broadcast)
+        async with connect(base, live_broadcast.slug, guest_cookie(guest.guest_key)) as ws:
+            await Socket(ws).receive_until("snapshot")  # a handshake that finishes is served
