@@ -6,6 +6,13 @@ wait one after the other in the one database thread: a page's command would hang
 minute behind the others. So after a failure the edges (pages, live commands, new live
 connections) answer "unavailable" at once, while a probe of ours tries again every
 second; the first connection obtained (by it, the pool or anyone) ends it.
+
+The refusal is asked at the edges (the page middleware, the live consumer's connect and
+command dispatch), not in the database layer: only an edge knows how to say it (a 503
+page, a close 1013 with a retry, an `error` frame with the command's ref), and only an
+edge can refuse before any work starts. A refusal deep in a service would surface as an
+OperationalError in the middle of it, which the edges turn into the same answers, only
+later.
 """
 
 import logging

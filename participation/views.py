@@ -1,6 +1,8 @@
 """The audience's pages of a broadcast: the watch page (and its guest name form), the
 host console, the embeddable widget and the call-to-action link; and the avatars."""
 
+from functools import wraps
+
 from csp.decorators import csp_replace
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -125,7 +127,22 @@ def _live_path(broadcast: Broadcast) -> str:
     return f"/ws/broadcasts/{broadcast.slug}/"
 
 
+def framed_by_embed_sites(view):
+    """The site-wide policy (settings.CONTENT_SECURITY_POLICY), with the embed sites as
+    frame-ancestors instead of 'none'. They are read per request (the admin edits them),
+    and django-csp's decorators take a policy fixed when the view is defined: one is
+    made for each request."""
+
+    @wraps(view)
+    def framed(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        frame_ancestors = {"frame-ancestors": ["'self'", *embed_origins()]}
+        return csp_replace(frame_ancestors)(view)(request, *args, **kwargs)
+
+    return framed
+
+
 @xframe_options_exempt
+@framed_by_embed_sites
 @domain_errors
 def embed(request: HttpRequest, slug: str) -> HttpResponse:
     """The widget, in an iframe on another website (DESIGN section 2: `/b/<slug>/embed/`).
@@ -155,11 +172,7 @@ def embed(request: HttpRequest, slug: str) -> HttpResponse:
         },
     )
     response["Cache-Control"] = "no-store"
-    # The site-wide policy (settings.CONTENT_SECURITY_POLICY), with the frame-ancestors
-    # of the embed sites instead of 'none'. They are read per request, and django-csp's
-    # decorators take a fixed policy: one is applied to this response here.
-    frame_ancestors = {"frame-ancestors": ["'self'", *embed_origins()]}
-    return csp_replace(frame_ancestors)(lambda: response)()
+    return response
 
 
 @require_GET

@@ -410,7 +410,8 @@ async def test_redis_killed_and_restarted_empty_the_live_path_comes_back(
     print(
         f"\nRedis killed for 3 s under {VIEWERS} viewers: every page on a fresh snapshot"
         f" {fresh + (up_at - down_at) - 3:.1f} s after Redis came back, events heard again"
-        f" {heard:.1f} s after the pause; the longest wait for an answer {max(during):.1f} s;"
+        f" {heard:.1f} s after the pause, every page counted once {heard + counted:.1f} s after"
+        f" it; the longest wait for an answer {max(during):.1f} s;"
         f" error codes {sorted(errors)}; {sum(len(v.acked) for v in viewers)} commands acknowledged"
     )
     assert max(during) < 5  # a clear answer, never a hang
@@ -422,7 +423,6 @@ async def test_redis_killed_and_restarted_empty_the_live_path_comes_back(
     assert [v.gaps for v in viewers if v.gaps] == []
     assert [v.duplicates for v in viewers if v.duplicates] == []
     assert await database_sync_to_async(missing_from_database)(viewers, live_broadcast.pk) == []
-    assert counted >= 0
 
 
 class CuttableProxy:
