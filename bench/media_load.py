@@ -389,7 +389,7 @@ def run_backend(backend, counts, args, env, target, logs, playwright) -> list[Ro
         console.locator("[data-bind=stage] .stage-tile.mirrored[data-media=playing]").wait_for()
         console.get_by_role("button", name="Go live").click()
         console.get_by_role("button", name="Pause").wait_for()
-        time.sleep(3)
+        time.sleep(args.settle + 1)
         janus_pid = janus.process.pid if janus else None  # manage.py janus execs Janus
         idle = None
         live_path = f"/ws/broadcasts/{target['slug']}/"
@@ -425,7 +425,7 @@ def run_backend(backend, counts, args, env, target, logs, playwright) -> list[Ro
                 if rtp:
                     states += [t.error or t.attempts for t in rtp.tallies() if not t.frames]
                 print(f"# {backend}, {count}: without video: {states}", flush=True)
-            time.sleep(2)  # let the encoder's bitrate settle
+            time.sleep(args.settle)  # let the encoder's bitrate settle
             try:
                 figures = measure(
                     args.seconds, janus_pid, descendants(host_root), pages, console, rtp
@@ -462,7 +462,7 @@ def run_backend(backend, counts, args, env, target, logs, playwright) -> list[Ro
             print(json.dumps(asdict(row)), flush=True)
             for page in pages:
                 page.context.close()
-            time.sleep(2)
+            time.sleep(args.settle)  # the subscribers gone from Janus and the host
         console.get_by_role("button", name="End broadcast").click()
     finally:
         viewers_browser.close()
@@ -540,6 +540,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subscribers", default="1,10,25,50,100", help="on janus")
     parser.add_argument("--mesh", default="5,10,25", help="viewers on mesh; empty: none")
     parser.add_argument("--seconds", type=float, default=15, help="measured per count")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=2,
+        help="seconds waited before each measure (the encoder's bitrate) and after it",
+    )
     parser.add_argument("--per-page", type=int, default=10, help="viewers per Chromium page")
     parser.add_argument(
         "--screens",

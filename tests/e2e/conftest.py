@@ -1,4 +1,5 @@
 import contextlib
+import os
 import shutil
 
 import pytest
@@ -22,6 +23,21 @@ CHROMIUM_ARGS = [
     "--allow-loopback-in-peer-connection",
     "--disable-features=WebRtcHideLocalIpsWithMdns",
 ]
+
+
+# A screenshot of every page of a browser test at its end costs a fraction of a second a
+# page: taken when the test failed, or for every test with PRIMETIME_E2E_SCREENSHOTS=all
+# (to look at what was built). The stories' own named screenshots are always taken.
+SCREENSHOT_EVERY_TEST = os.environ.get("PRIMETIME_E2E_SCREENSHOTS") == "all"
+CALL_PASSED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_PASSED] = report.passed
+    return report
 
 
 def pytest_collection_modifyitems(items):
@@ -138,7 +154,8 @@ def export_worker(transactional_db):
 
 @pytest.fixture
 def new_page(browser, request):
-    """Pages in separate browser contexts (separate people); a screenshot of each at the end."""
+    """Pages in separate browser contexts (separate people); a screenshot of each at the
+    end of a test that failed."""
     contexts = []
 
     def open_page(*, viewport=None, device=None, init_script=None):
@@ -155,7 +172,8 @@ def new_page(browser, request):
 
     yield open_page
     ARTIFACTS.mkdir(exist_ok=True)
+    keep = SCREENSHOT_EVERY_TEST or not request.node.stash.get(CALL_PASSED, False)
     for number, context in enumerate(contexts):
-        for page in context.pages:
+        for page in context.pages if keep else ():
             page.screenshot(path=ARTIFACTS / f"{request.node.name}-{number}.png", full_page=True)
         context.close()

@@ -378,11 +378,12 @@ async def test_a_page_the_database_cannot_serve_now_is_asked_to_come_back(
     assert connected  # accepted, so that the close code reaches the page
     closed = await communicator.receive_output(timeout=5)
     assert (closed["type"], closed["code"]) == ("websocket.close", 1013)
-    await communicator.wait(timeout=5)
     assert (await database_sync_to_async(Attendee.objects.get)(pk=guest.pk)).connections == 0
     from participation.realtime.hub import hubs
 
     assert hubs.current().local_count(live_broadcast.slug) == 0
+    await communicator.disconnect()  # as the page's browser does on the close
+    assert (await database_sync_to_async(Attendee.objects.get)(pk=guest.pk)).connections == 0
 
 
 @pytest.mark.parametrize("command", ["hand.approve", "question.hide", "rtc.signal"])
