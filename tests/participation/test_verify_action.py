@@ -45,7 +45,7 @@ SETTLE_SECONDS = 10
 class StateJs:
     """static/js/state.js in one node process (tests/js/apply_events.mjs): each call
     hands it a page's first snapshot, the frames after it and the commands it sent, as a
-    line, and reads back the state it builds (a process a call took 80 ms each)."""
+    line, and reads back the state it builds (a node process per call cost 80 ms each)."""
 
     def __init__(self):
         node = shutil.which("node")
